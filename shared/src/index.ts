@@ -1,0 +1,13 @@
+/**
+ * @beckon/shared: the wire contract between central apps, the auth-service and agents.
+ * Everything that crosses MQTT is defined here once, as zod schemas with inferred types.
+ */
+export * from './catalogue.js';
+export * from './ids.js';
+export * from './issues.js';
+export * from './json-schema.js';
+export * from './limits.js';
+export * from './messages.js';
+export * from './parse.js';
+export * from './signing.js';
+export * from './topics.js';

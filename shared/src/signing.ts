@@ -1,0 +1,370 @@
+import {
+  base64url,
+  CompactSign,
+  compactVerify,
+  createLocalJWKSet,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+  type KeyObject,
+} from 'jose';
+import { z } from 'zod';
+import { ActionName, AgentId, AppId, GroupName } from './ids.js';
+import { MAX_TOKEN_LENGTH } from './limits.js';
+import type { Cancel, Command, ResultErrorCode, Unsigned } from './messages.js';
+
+/** Only asymmetric algorithms: a verifier never accepts a MAC made with a public key. */
+export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/** `typ` of the credential the auth-service issues to an app. */
+export const CREDENTIAL_TYPE = 'beckon-credential+jwt';
+/** `aud` of an app credential: only agents accept it. */
+export const CREDENTIAL_AUDIENCE = 'beckon-agent';
+/** `typ` of the JWS over a command or cancel. */
+export const MESSAGE_SIGNATURE_TYPE = 'beckon-command+jws';
+
+/** Tolerated clock skew between the auth-service, apps and agents. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+const Base64Url = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/)
+  .max(256);
+
+/** A public key, never a private one: strict objects refuse a stray `d`. */
+export const PublicJwk = z.discriminatedUnion('kty', [
+  z.strictObject({
+    kty: z.literal('OKP'),
+    crv: z.literal('Ed25519'),
+    x: Base64Url,
+    kid: z.string().max(128).optional(),
+    alg: z.literal('EdDSA').optional(),
+    use: z.literal('sig').optional(),
+  }),
+  z.strictObject({
+    kty: z.literal('EC'),
+    crv: z.literal('P-256'),
+    x: Base64Url,
+    y: Base64Url,
+    kid: z.string().max(128).optional(),
+    alg: z.literal('ES256').optional(),
+    use: z.literal('sig').optional(),
+  }),
+]);
+
+export type PublicJwk = z.infer<typeof PublicJwk>;
+
+/** The auth-service's trust root as agents store it: one key, or several during a rotation. */
+export const TrustRoot = z.strictObject({
+  issuer: z.string().min(1).max(256),
+  keys: z
+    .array(PublicJwk.and(z.object({ kid: z.string().min(1).max(128) })))
+    .min(1)
+    .max(16),
+});
+
+export type TrustRoot = z.infer<typeof TrustRoot>;
+
+/**
+ * What an app may make agents do. A grant names agents, groups or both; without `actions` it
+ * covers every action those agents offer.
+ */
+export const Grant = z
+  .strictObject({
+    agents: z.array(AgentId).max(1_000).optional(),
+    groups: z.array(GroupName).max(256).optional(),
+    actions: z.array(ActionName).max(256).optional(),
+  })
+  .refine((grant) => grant.agents !== undefined || grant.groups !== undefined, {
+    error: 'must name agents or groups',
+  });
+
+export type Grant = z.infer<typeof Grant>;
+
+/** The claims of an app credential, checked after the signature and the registered claims. */
+export const CredentialClaims = z.object({
+  iss: z.string(),
+  sub: AppId,
+  aud: z.union([z.string(), z.array(z.string())]),
+  iat: z.number().int(),
+  exp: z.number().int(),
+  nbf: z.number().int().optional(),
+  jti: z.string().max(128).optional(),
+  /** The app's own public key (RFC 7800 confirmation claim). */
+  cnf: z.strictObject({ jwk: PublicJwk }),
+  grants: z.array(Grant).max(256),
+});
+
+export type CredentialClaims = z.infer<typeof CredentialClaims>;
+
+/** Serialises JSON with sorted keys and no spaces, so signer and verifier hash the same bytes. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value) as string | undefined;
+
+    if (text === undefined) {
+      throw new TypeError(`cannot serialise a ${typeof value} into canonical JSON`);
+    }
+
+    return text;
+  }
+
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
+  }
+
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, item]) => item !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+}
+
+type Signable = Command | Cancel;
+
+function signingBytes(message: Unsigned<Signable>): Uint8Array {
+  const { auth: _auth, ...rest } = message as Signable;
+
+  return new TextEncoder().encode(canonicalJson(rest));
+}
+
+export interface MessageSigner {
+  readonly privateKey: CryptoKey | KeyObject;
+  readonly alg: SigningAlgorithm;
+  /** The app's current credential from the auth-service. */
+  readonly credential: string;
+}
+
+/** Signs a command or cancel with the app's key and attaches its credential. */
+export async function signMessage<T extends Signable>(
+  message: Unsigned<T>,
+  signer: MessageSigner,
+): Promise<T> {
+  const jws = await new CompactSign(signingBytes(message))
+    .setProtectedHeader({ alg: signer.alg, typ: MESSAGE_SIGNATURE_TYPE })
+    .sign(signer.privateKey);
+  const [header, , signature] = jws.split('.');
+
+  return {
+    ...message,
+    auth: { credential: signer.credential, signature: `${header ?? ''}..${signature ?? ''}` },
+  } as T;
+}
+
+export type VerifyFailure = {
+  readonly ok: false;
+  readonly code: Extract<
+    ResultErrorCode,
+    'unsigned' | 'untrusted_credential' | 'bad_signature' | 'not_granted'
+  >;
+  readonly message: string;
+};
+
+export type VerifyResult<T> = { readonly ok: true; readonly value: T } | VerifyFailure;
+
+export interface CredentialCheck {
+  readonly trustRoot: TrustRoot;
+  /** The instant to check expiry against; defaults to now. */
+  readonly currentDate?: Date;
+}
+
+function failure(code: VerifyFailure['code'], message: string): VerifyFailure {
+  return { ok: false, code, message };
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) {
+    return 'credential has expired';
+  }
+
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    return `credential claim "${error.claim}" is not acceptable`;
+  }
+
+  if (error instanceof joseErrors.JOSEError) {
+    return `credential rejected (${error.code})`;
+  }
+
+  return 'credential could not be verified';
+}
+
+/** Checks an app credential against the trust root: signature, type, issuer, audience, times. */
+export async function verifyCredential(
+  token: string,
+  check: CredentialCheck,
+): Promise<VerifyResult<CredentialClaims>> {
+  if (token.length > MAX_TOKEN_LENGTH) {
+    return failure('untrusted_credential', 'credential is too long');
+  }
+
+  const keys = createLocalJWKSet({ keys: check.trustRoot.keys as JWK[] });
+
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      algorithms: [...SIGNING_ALGORITHMS],
+      issuer: check.trustRoot.issuer,
+      audience: CREDENTIAL_AUDIENCE,
+      typ: CREDENTIAL_TYPE,
+      requiredClaims: ['exp', 'iat', 'sub'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      ...(check.currentDate === undefined ? {} : { currentDate: check.currentDate }),
+    });
+    const claims = CredentialClaims.safeParse(payload);
+
+    if (!claims.success) {
+      return failure('untrusted_credential', 'credential claims do not match the contract');
+    }
+
+    return { ok: true, value: claims.data };
+  } catch (error) {
+    return failure('untrusted_credential', describeJoseError(error));
+  }
+}
+
+/** True when one of the grants names this agent (or one of its groups) and this action. */
+export function grantsCover(
+  grants: readonly Grant[],
+  agentId: string,
+  agentGroups: readonly string[],
+  action?: string,
+): boolean {
+  return grants.some((grant) => {
+    const namesAgent =
+      (grant.agents?.includes(agentId) ?? false) ||
+      (grant.groups?.some((group) => agentGroups.includes(group)) ?? false);
+    const coversAction =
+      action === undefined || grant.actions === undefined || grant.actions.includes(action);
+
+    return namesAgent && coversAction;
+  });
+}
+
+export interface MessageCheck extends CredentialCheck {
+  /** The receiving agent's own id and groups. */
+  readonly agentId: string;
+  readonly agentGroups: readonly string[];
+}
+
+/**
+ * The agent's gate: the credential chains to the trust root, the signature was made by the
+ * certified key over exactly this message, the sender is the credential's subject, and a grant
+ * covers this agent and (for a command) this action.
+ */
+export async function verifyMessage(
+  message: Signable,
+  check: MessageCheck,
+): Promise<VerifyResult<CredentialClaims>> {
+  if (message.auth === undefined) {
+    return failure('unsigned', 'message carries no signature envelope');
+  }
+
+  const credential = await verifyCredential(message.auth.credential, check);
+
+  if (!credential.ok) {
+    return credential;
+  }
+
+  const claims = credential.value;
+
+  if (claims.sub !== message.issuer) {
+    return failure('untrusted_credential', 'credential was issued to a different app');
+  }
+
+  const [header, signature] = message.auth.signature.split('..');
+  const payload = base64url.encode(signingBytes(message));
+
+  try {
+    const key = await importJWK(
+      claims.cnf.jwk as JWK,
+      claims.cnf.jwk.kty === 'OKP' ? 'EdDSA' : 'ES256',
+    );
+    const verified = await compactVerify(`${header ?? ''}.${payload}.${signature ?? ''}`, key, {
+      algorithms: [...SIGNING_ALGORITHMS],
+    });
+
+    if (verified.protectedHeader.typ !== MESSAGE_SIGNATURE_TYPE) {
+      return failure('bad_signature', 'signature has the wrong type');
+    }
+  } catch {
+    return failure('bad_signature', 'signature does not verify against the certified key');
+  }
+
+  const action = message.kind === 'command' ? message.action : undefined;
+
+  if (!grantsCover(claims.grants, check.agentId, check.agentGroups, action)) {
+    return failure(
+      'not_granted',
+      action === undefined
+        ? `app ${message.issuer} is not granted agent ${check.agentId}`
+        : `app ${message.issuer} is not granted action ${action} on agent ${check.agentId}`,
+    );
+  }
+
+  return credential;
+}
+
+export interface CredentialRequest {
+  readonly issuer: string;
+  readonly appId: string;
+  readonly publicJwk: PublicJwk;
+  readonly grants: readonly Grant[];
+  readonly ttlSeconds: number;
+  readonly jti?: string;
+}
+
+export interface TrustRootSigner {
+  readonly privateKey: CryptoKey | KeyObject;
+  readonly alg: SigningAlgorithm;
+  readonly kid: string;
+}
+
+/**
+ * Certifies an app's public key and grants. The auth-service is the only production caller;
+ * tests use it to stand in for the auth-service.
+ */
+export async function issueCredential(
+  signer: TrustRootSigner,
+  request: CredentialRequest,
+): Promise<string> {
+  const { kid: _kid, alg: _alg, use: _use, ...key } = PublicJwk.parse(request.publicJwk);
+  const now = Math.floor(Date.now() / 1_000);
+  const payload = {
+    cnf: { jwk: key },
+    grants: request.grants.map((grant) => Grant.parse(grant)),
+    ...(request.jti === undefined ? {} : { jti: request.jti }),
+  };
+
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: CREDENTIAL_TYPE })
+    .setIssuer(request.issuer)
+    .setSubject(request.appId)
+    .setAudience(CREDENTIAL_AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + request.ttlSeconds)
+    .sign(signer.privateKey);
+}
+
+export interface SigningKeyPair {
+  readonly alg: SigningAlgorithm;
+  readonly privateKey: CryptoKey;
+  readonly publicJwk: PublicJwk;
+}
+
+/** A fresh key pair for an app or a trust root; the private key can be exported as a JWK. */
+export async function generateSigningKeyPair(
+  alg: SigningAlgorithm = 'EdDSA',
+): Promise<SigningKeyPair> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  });
+  const publicJwk = PublicJwk.parse(await exportJWK(publicKey));
+
+  return { alg, privateKey, publicJwk };
+}

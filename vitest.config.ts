@@ -1,0 +1,39 @@
+import { defineConfig } from 'vitest/config';
+
+// One run for the whole workspace; each package is a project so its tests can be run alone
+// (`vitest run --project agent`). Workspace imports resolve to sources via the custom condition.
+export default defineConfig({
+  resolve: { conditions: ['beckon-source'] },
+  ssr: { resolve: { conditions: ['beckon-source'] } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: { name: 'shared', include: ['shared/test/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'auth-service', include: ['auth-service/test/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'agent', include: ['agent/test/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'client', include: ['client/test/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+  },
+});
