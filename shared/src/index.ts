@@ -3,6 +3,7 @@
  * Everything that crosses MQTT is defined here once, as zod schemas with inferred types.
  */
 export * from './catalogue.js';
+export * from './http-api.js';
 export * from './ids.js';
 export * from './issues.js';
 export * from './json-schema.js';
