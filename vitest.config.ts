@@ -9,7 +9,10 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'shared', include: ['shared/test/**/*.test.ts'] },
+        test: {
+          name: 'shared',
+          include: ['shared/test/**/*.test.ts', 'test/support/test/**/*.test.ts'],
+        },
       },
       {
         extends: true,

@@ -1,0 +1,3 @@
+/** Test helpers shared by every Beckon suite. Not shipped. */
+export { freePort } from './free-port.js';
+export { startMosquitto, type MosquittoOptions, type RunningMosquitto } from './mosquitto.js';
