@@ -59,6 +59,14 @@ export const BrokerTokenResponse = z.strictObject({
   expiresAt: Timestamp,
 });
 
+/**
+ * Auth-service -> app, `GET /v1/app/agents[?group=<name>]` with the app's id and secret: the
+ * agents the app is granted now (by id or group), so fan-outs to a group need no admin rights.
+ */
+export const AppAgentsResponse = z.strictObject({
+  agents: z.array(AgentId),
+});
+
 /** Every 4xx/5xx body from the auth-service's admin and public listeners. */
 export const ApiErrorBody = z.strictObject({
   error: z.strictObject({
@@ -73,4 +81,5 @@ export type AgentTrustResponse = z.infer<typeof AgentTrustResponse>;
 export type CredentialHttpRequest = z.infer<typeof CredentialHttpRequest>;
 export type CredentialHttpResponse = z.infer<typeof CredentialHttpResponse>;
 export type BrokerTokenResponse = z.infer<typeof BrokerTokenResponse>;
+export type AppAgentsResponse = z.infer<typeof AppAgentsResponse>;
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
