@@ -1,2 +1,8 @@
-/** Placeholder entry until the package's first module lands; see its issue. */
-export const PACKAGE_NAME = '@beckon/agent';
+/** @beckon/agent: the daemon that runs allow-listed actions when a verified command arrives. */
+export {
+  BUILT_IN_ACTIONS,
+  loadConfig,
+  validateConfig,
+  type ConfigResult,
+} from './config/load-config.js';
+export { ActionConfig, AgentConfig, ArgvElement, BrokerConfig } from './config/schema.js';
