@@ -28,6 +28,10 @@ export default defineConfig({
       },
       {
         extends: true,
+        test: { name: 'local', include: ['local/test/**/*.test.ts'] },
+      },
+      {
+        extends: true,
         test: { name: 'fuzz', include: ['test/fuzz/**/*.fuzz.test.ts'] },
       },
       {

@@ -1,0 +1,16 @@
+/**
+ * What a broker asks the auth-service, in the terms of mosquitto-auth-plug: every question
+ * ends in allow, deny, or error (the service could not answer), and the broker treats an error
+ * differently from a deny.
+ */
+export type CheckAnswer = 'allow' | 'deny' | 'error';
+
+/** The plug's `acc` values. */
+export const ACCESS = { read: 1, write: 2, subscribe: 4 } as const;
+export type AccessCode = (typeof ACCESS)[keyof typeof ACCESS];
+
+export interface BrokerAuthChecks {
+  authenticate(username: string, password: string): Promise<CheckAnswer>;
+  /** The plug's whole ACL sequence: the superuser request, then the acl request if needed. */
+  checkAcl(username: string, topic: string, access: AccessCode): Promise<CheckAnswer>;
+}

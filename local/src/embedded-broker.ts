@@ -1,0 +1,289 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type Subscription } from 'aedes';
+import type { Logger } from 'pino';
+import { ACCESS, type BrokerAuthChecks, type CheckAnswer } from './broker-auth.js';
+import { ReadCache } from './read-cache.js';
+import { topicMatches } from './topic-match.js';
+
+/**
+ * Where a denied publish is sent instead of being delivered. Mosquitto answers a denied QoS 1
+ * publish with a normal PUBACK and drops it (contract/broker-behaviour.txt); Aedes would close
+ * the connection on a refusal, so the message is redirected to a `$` topic that no wildcard
+ * matches, that nobody may subscribe to, and that is never retained.
+ */
+export const DENIED_TOPIC = '$beckon/denied';
+
+/** How long a fetched read decision is trusted, as the plug's `acl_cacheseconds`. */
+export const DEFAULT_READ_CACHE_MS = 5_000;
+/** Retained messages checked ahead of one subscription; more are not delivered. */
+const MAX_RETAINED_PREFETCH = 10_000;
+/** Agents' client ids (`beckon-agent-<id>`) are longer than MQTT 3.1's 23 characters. */
+const MAX_CLIENT_ID_LENGTH = 256;
+/** Aedes' return code for "server unavailable": the auth-service could not answer. */
+const SERVER_UNAVAILABLE = 3;
+
+export interface EmbeddedBrokerOptions {
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  readonly checks: BrokerAuthChecks;
+  readonly logger: Logger;
+  readonly readCacheMs?: number;
+}
+
+export interface EmbeddedBroker {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+// Aedes does not type its persistence; these are the calls of aedes-persistence 11 used here.
+interface Persistence {
+  subscriptionsByTopic(topic: string): Promise<readonly { clientId: string }[]>;
+  outgoingStream(client: Client): AsyncIterable<{ topic?: string; cmd?: string }>;
+  createRetainedStreamCombi(patterns: string[]): AsyncIterable<{ topic: string }>;
+}
+
+function unavailable(message: string): AuthenticateError {
+  // AuthErrorCode is an ambient const enum, which isolated modules cannot import as a value.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+  const returnCode = SERVER_UNAVAILABLE as AuthenticateError['returnCode'];
+
+  return Object.assign(new Error(message), { returnCode });
+}
+
+/**
+ * An MQTT 3.1.1 broker (Aedes) that asks the auth-service every question Mosquitto with
+ * mosquitto-auth-plug would ask, with the same consequences for allow, deny and error, so the
+ * local system runs the production authorisation path.
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { checks, logger } = options;
+  const reads = new ReadCache(options.readCacheMs ?? DEFAULT_READ_CACHE_MS);
+  const usernames = new Map<string, string>();
+  // Aedes keeps clean sessions' subscriptions out of its persistence, so they are tracked here.
+  const liveFilters = new Map<string, Set<string>>();
+  const aedes = await Aedes.createBroker({ maxClientsIdLength: MAX_CLIENT_ID_LENGTH });
+  const persistence = (aedes as unknown as { persistence: Persistence }).persistence;
+
+  async function fetchRead(username: string, topic: string): Promise<void> {
+    if (!reads.has(username, topic)) {
+      reads.set(username, topic, await checks.checkAcl(username, topic, ACCESS.read));
+    }
+  }
+
+  // Before a message is routed, ask about every connected subscriber that would receive it.
+  async function prefetchSubscribers(topic: string): Promise<void> {
+    const stored = await persistence.subscriptionsByTopic(topic);
+    const names = new Set<string>();
+    const addClient = (clientId: string): void => {
+      const username = usernames.get(clientId);
+
+      if (username !== undefined) {
+        names.add(username);
+      }
+    };
+
+    for (const { clientId } of stored) {
+      addClient(clientId);
+    }
+
+    for (const [clientId, filters] of liveFilters) {
+      for (const filter of filters) {
+        if (topicMatches(filter, topic)) {
+          addClient(clientId);
+          break;
+        }
+      }
+    }
+
+    await Promise.all([...names].map((username) => fetchRead(username, topic)));
+  }
+
+  // Messages queued for a persistent session are delivered right after it reconnects.
+  async function prefetchQueued(client: Client, username: string): Promise<void> {
+    const topics = new Set<string>();
+
+    for await (const packet of persistence.outgoingStream(client)) {
+      if (packet.cmd === 'publish' && packet.topic !== undefined) {
+        topics.add(packet.topic);
+      }
+    }
+
+    await Promise.all([...topics].map((topic) => fetchRead(username, topic)));
+  }
+
+  async function prefetchRetained(filter: string, username: string): Promise<void> {
+    const topics: string[] = [];
+
+    for await (const packet of persistence.createRetainedStreamCombi([filter])) {
+      if (topics.length >= MAX_RETAINED_PREFETCH) {
+        logger.warn({ username, filter }, 'retained prefetch limit reached');
+        break;
+      }
+      topics.push(packet.topic);
+    }
+
+    await Promise.all(topics.map((topic) => fetchRead(username, topic)));
+  }
+
+  function onAnswerError(step: string, username: string, err: unknown): void {
+    logger.error({ err, username, step }, 'broker auth step failed');
+  }
+
+  aedes.authenticate = (client, username, password, done) => {
+    // The plug refuses a missing or empty username or password without asking.
+    if (
+      username === undefined ||
+      username === '' ||
+      password === undefined ||
+      password.length === 0
+    ) {
+      done(null, false);
+      return;
+    }
+
+    checks
+      .authenticate(username, password.toString('utf8'))
+      .then(async (answer: CheckAnswer) => {
+        switch (answer) {
+          case 'allow':
+            usernames.set(client.id, username);
+            await prefetchQueued(client, username);
+            done(null, true);
+            return;
+          case 'deny':
+            done(null, false);
+            return;
+          case 'error':
+            done(unavailable('auth-service did not answer'), false);
+            return;
+        }
+      })
+      .catch((err: unknown) => {
+        onAnswerError('authenticate', username, err);
+        done(unavailable('auth-service check failed'), false);
+      });
+  };
+
+  aedes.authorizePublish = (client, packet, done) => {
+    const username = client === null ? undefined : usernames.get(client.id);
+
+    if (username === undefined || packet.topic.startsWith('$')) {
+      done(new Error('publish refused'));
+      return;
+    }
+
+    checks
+      .checkAcl(username, packet.topic, ACCESS.write)
+      .then(async (answer) => {
+        switch (answer) {
+          case 'allow':
+            await prefetchSubscribers(packet.topic);
+            done(null);
+            return;
+          case 'deny':
+            logger.debug({ username, topic: packet.topic }, 'publish denied');
+            packet.topic = DENIED_TOPIC;
+            packet.retain = false;
+            done(null);
+            return;
+          case 'error':
+            done(new Error('auth-service did not answer'));
+            return;
+        }
+      })
+      .catch((err: unknown) => {
+        onAnswerError('publish', username, err);
+        done(new Error('auth-service check failed'));
+      });
+  };
+
+  aedes.authorizeSubscribe = (client, subscription: Subscription, done) => {
+    const username = usernames.get(client.id);
+
+    if (username === undefined || subscription.topic.startsWith(DENIED_TOPIC)) {
+      done(null, null);
+      return;
+    }
+
+    checks
+      .checkAcl(username, subscription.topic, ACCESS.subscribe)
+      .then(async (answer) => {
+        switch (answer) {
+          case 'allow':
+            await prefetchRetained(subscription.topic, username);
+            done(null, subscription);
+            return;
+          case 'deny':
+            done(null, null);
+            return;
+          case 'error':
+            done(new Error('auth-service did not answer'));
+            return;
+        }
+      })
+      .catch((err: unknown) => {
+        onAnswerError('subscribe', username, err);
+        done(new Error('auth-service check failed'));
+      });
+  };
+
+  aedes.authorizeForward = (client, packet) => {
+    const username = usernames.get(client.id);
+
+    if (username === undefined || packet.topic === DENIED_TOPIC) {
+      return null;
+    }
+
+    return reads.allows(username, packet.topic) ? packet : null;
+  };
+
+  aedes.on('subscribe', (subscriptions, client) => {
+    const filters = liveFilters.get(client.id) ?? new Set<string>();
+
+    for (const { topic } of subscriptions) {
+      filters.add(topic);
+    }
+    liveFilters.set(client.id, filters);
+  });
+
+  aedes.on('unsubscribe', (topics, client) => {
+    for (const topic of topics) {
+      liveFilters.get(client.id)?.delete(topic);
+    }
+  });
+
+  aedes.on('clientDisconnect', (client) => {
+    usernames.delete(client.id);
+    liveFilters.delete(client.id);
+  });
+
+  const server: Server = createServer((socket: Socket) => {
+    // Nagle costs two delayed-ACK stalls per QoS 1 round trip (PERFORMANCE.md).
+    socket.setNoDelay(true);
+    aedes.handle(socket);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const host = options.host ?? '127.0.0.1';
+
+  return {
+    port,
+    url: `mqtt://${host}:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      reads.clear();
+    },
+  };
+}
