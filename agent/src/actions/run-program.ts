@@ -97,7 +97,7 @@ class ProgramRun {
         return await this.#spawnFailed(subprocess, startedAt);
       }
 
-      this.#log.debug({ pid: subprocess.pid }, 'action spawned');
+      this.#log.debug({ programPid: subprocess.pid }, 'action spawned');
       subprocess.stdout.on('data', (chunk: Uint8Array) => {
         this.#capture('stdout', chunk);
       });
@@ -144,7 +144,7 @@ class ProgramRun {
     }
 
     this.#stopReason = reason;
-    this.#log.info({ pid, reason }, 'stopping action');
+    this.#log.info({ programPid: pid, reason }, 'stopping action');
     this.#termination = this.#terminate(pid);
   }
 
@@ -178,7 +178,7 @@ class ProgramRun {
 
       return termination;
     } catch (err) {
-      this.#log.error({ err, pid: pgid }, 'cannot terminate process group');
+      this.#log.error({ err, processGroup: pgid }, 'cannot terminate process group');
 
       return undefined;
     }
