@@ -64,16 +64,26 @@ function issue(arg: string, message: string): Issue {
   return { code: 'invalid_value', path: `args.${arg}`, message };
 }
 
-function checkString(arg: string, value: string, afterEndOfOptions: boolean): Issue | undefined {
+/**
+ * Why a value may not fill an argv element at this position, or undefined when it may. The
+ * config loader uses it too, to refuse enum values that could never be used.
+ */
+export function refusedValue(value: string, afterEndOfOptions: boolean): string | undefined {
   if (hasForbiddenCharacter(value)) {
-    return issue(arg, 'must not contain control characters (only tab is allowed)');
+    return 'must not contain control characters (only tab is allowed)';
   }
 
   if (value.startsWith('-') && !afterEndOfOptions) {
-    return issue(arg, `must not start with "-": it would be read as an option`);
+    return `must not start with "-": it would be read as an option`;
   }
 
   return undefined;
+}
+
+function checkString(arg: string, value: string, afterEndOfOptions: boolean): Issue | undefined {
+  const refusal = refusedValue(value, afterEndOfOptions);
+
+  return refusal === undefined ? undefined : issue(arg, refusal);
 }
 
 // One element filled from a value; undefined means the element is left out.

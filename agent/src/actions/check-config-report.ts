@@ -13,7 +13,8 @@ export interface ActionReport {
   readonly program: string;
   /** The argv with `{arg}` for a value, `[{arg}]` when optional, `[--flag]` for a boolean. */
   readonly argv: readonly string[];
-  readonly args: Readonly<Record<string, string>>;
+  /** The declared specs; `flag` is the literal a boolean adds when true. */
+  readonly args: Readonly<Record<string, ArgSpec & { readonly flag?: string }>>;
   readonly timeoutSeconds: number;
   readonly maxOutputBytes: number;
   readonly cwd: string;
@@ -32,7 +33,7 @@ export interface ConfigReport {
 
 const KIB = 1_024;
 
-function describeSpec(spec: ArgSpec, flag?: string): string {
+function describeSpec(spec: ArgSpec & { readonly flag?: string }): string {
   const parts: string[] = [spec.type, spec.required === false ? 'optional' : 'required'];
 
   switch (spec.type) {
@@ -51,8 +52,8 @@ function describeSpec(spec: ArgSpec, flag?: string): string {
       parts.push(`from ${spec.min ?? 'any'} to ${spec.max ?? 'any'}`);
       break;
     case 'boolean':
-      if (flag !== undefined) {
-        parts.push(`adds ${flag} when true`);
+      if (spec.flag !== undefined) {
+        parts.push(`adds ${spec.flag} when true`);
       }
       break;
   }
@@ -93,7 +94,11 @@ function reportAction(name: string, action: ActionConfig): ActionReport {
     program: typeof action.argv[0] === 'string' ? action.argv[0] : '',
     argv: action.argv.map((element) => renderElement(element, action)),
     args: Object.fromEntries(
-      Object.entries(action.args).map(([arg, spec]) => [arg, describeSpec(spec, flags.get(arg))]),
+      Object.entries(action.args).map(([arg, spec]) => {
+        const flag = flags.get(arg);
+
+        return [arg, flag === undefined ? spec : { ...spec, flag }];
+      }),
     ),
     timeoutSeconds: action.timeoutSeconds,
     maxOutputBytes: action.maxOutputBytes,
@@ -157,7 +162,8 @@ function renderAction(action: ActionReport, globalLimit: number): string[] {
     ...(args.length === 0
       ? ['  args:        none']
       : args.map(
-          ([arg, text], index) => `  ${index === 0 ? 'args:' : '     '}        ${arg}: ${text}`,
+          ([arg, spec], index) =>
+            `  ${index === 0 ? 'args:' : '     '}        ${arg}: ${describeSpec(spec)}`,
         )),
     `  timeout:     ${action.timeoutSeconds} s`,
     `  output:      ${outputLine(action.maxOutputBytes)}`,
