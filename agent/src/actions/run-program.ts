@@ -157,15 +157,27 @@ class ProgramRun {
       return;
     }
 
-    this.#termination = liveGroupMembers(pid).then((left) => {
-      if (left.length === 0) {
-        return undefined;
-      }
+    this.#termination = this.#endLeftovers(pid);
+  }
 
-      this.#log.warn({ pids: left }, 'action left processes behind');
+  async #endLeftovers(pgid: number): Promise<Termination | undefined> {
+    let left: number[];
 
-      return this.#terminate(pid);
-    });
+    try {
+      left = await liveGroupMembers(pgid);
+    } catch (err) {
+      this.#log.error({ err, processGroup: pgid }, 'cannot inspect process group');
+
+      return undefined;
+    }
+
+    if (left.length === 0) {
+      return undefined;
+    }
+
+    this.#log.warn({ pids: left }, 'action left processes behind');
+
+    return this.#terminate(pgid);
   }
 
   async #terminate(pgid: number): Promise<Termination | undefined> {
