@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { formatPath } from '@beckon/shared';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { END_OF_OPTIONS, refusedValue } from '../actions/build-argv.js';
 import { AgentConfig, type ActionConfig } from './schema.js';
 
 /** Built into the agent; a config file cannot redefine them. */
@@ -41,14 +42,26 @@ function checkAction(name: string, action: ActionConfig): string[] {
   }
 
   const used = new Set<string>();
+  let afterEndOfOptions = false;
 
   action.argv.forEach((element, index) => {
     if (typeof element === 'string') {
+      afterEndOfOptions ||= index > 0 && element === END_OF_OPTIONS;
       return;
     }
 
     const spec = action.args[element.arg];
     used.add(element.arg);
+    // An enum value the runner would refuse at this position is a mistake in the file.
+    const unusable =
+      spec?.type === 'string'
+        ? spec.enum?.find((value) => refusedValue(value, afterEndOfOptions) !== undefined)
+        : undefined;
+
+    if (unusable !== undefined) {
+      const why = refusedValue(unusable, afterEndOfOptions) ?? '';
+      errors.push(`${key}.argv.${index}: enum value ${JSON.stringify(unusable)} ${why}`);
+    }
 
     if (spec === undefined) {
       errors.push(`${key}.argv.${index}: refers to undeclared argument "${element.arg}"`);

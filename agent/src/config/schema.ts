@@ -1,4 +1,11 @@
-import { ActionName, ArgName, ArgSpec, PrincipalId } from '@beckon/shared';
+import {
+  ActionName,
+  ArgName,
+  ArgSpecs,
+  MAX_CATALOGUE_ACTIONS,
+  MAX_DESCRIPTION_LENGTH,
+  PrincipalId,
+} from '@beckon/shared';
 import { z } from 'zod';
 
 // The agent's configuration file, as the client's administrator writes it. Everything an action
@@ -50,41 +57,100 @@ export const BrokerConfig = z.strictObject({
     .default(DEFAULT_SESSION_EXPIRY_SECONDS),
 });
 
+// The descriptions below are written into the JSON Schema, where editors show them on hover.
+
 /**
  * One element of an action's argv: a literal, or the value of one typed argument. An argument
  * always fills a whole element: it can never be split, joined or read by a shell.
  */
 export const ArgvElement = z.union([
-  z.string().max(4_096),
-  z.strictObject({
-    /** The argument whose value fills this element; omitted when optional and absent. */
-    arg: ArgName,
-    /** For a boolean: this literal is inserted when the value is true, nothing when false. */
-    flag: z.string().min(1).max(256).optional(),
-  }),
+  z.string().max(4_096).describe('A literal element, passed exactly as written.'),
+  z
+    .strictObject({
+      arg: ArgName.describe(
+        'The argument whose value fills this whole element; left out when optional and absent.',
+      ),
+      flag: z
+        .string()
+        .min(1)
+        .max(256)
+        .optional()
+        .describe('For a boolean argument: this literal when true, nothing when false.'),
+    })
+    .describe('An element filled from one typed argument.'),
 ]);
 
-export const ActionConfig = z.strictObject({
-  description: z.string().max(1_024).default(''),
-  /** Program and arguments; the program is an absolute path. No shell, ever. */
-  argv: z.array(ArgvElement).min(1).max(256),
-  args: z.record(ArgName, ArgSpec).default({}),
-  /** The whole environment of the program; nothing is inherited from the agent. */
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(4_096)).default({}),
-  cwd: AbsolutePath.default('/'),
-  /** Run as this user / group (the agent must have the privilege to switch). */
-  user: z.string().min(1).max(64).optional(),
-  group: z.string().min(1).max(64).optional(),
-  timeoutSeconds: z.number().positive().max(DAY_SECONDS).default(DEFAULT_ACTION_TIMEOUT_SECONDS),
-  maxOutputBytes: z
-    .number()
-    .int()
-    .min(1)
-    .max(16 * 1_024 * 1_024)
-    .default(DEFAULT_MAX_OUTPUT_BYTES),
-  /** How many runs of this action may overlap; 1 serialises it. */
-  maxConcurrent: z.number().int().min(1).max(1_000).optional(),
-});
+/** ping and describe share the published catalogue with the configured actions. */
+const BUILT_IN_COUNT = 2;
+
+// A user or group as /etc/passwd names it (the portable POSIX set, plus a trailing `$` for
+// Samba machine accounts), or a numeric id.
+const AccountName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^(?:[A-Za-z_][A-Za-z0-9_.-]*\$?|\d{1,10})$/, {
+    error: 'must be a user or group name, or a numeric id',
+  });
+
+export const ActionConfig = z
+  .strictObject({
+    description: z
+      .string()
+      .max(MAX_DESCRIPTION_LENGTH)
+      .default('')
+      .describe('Shown to central apps in the action catalogue.'),
+    argv: z
+      .array(ArgvElement)
+      .min(1)
+      .max(256)
+      .describe(
+        'The program (a literal absolute path) and its arguments. No shell, ever. A value ' +
+          'starting with "-" is accepted only after a literal "--".',
+      ),
+    args: ArgSpecs.default({}).describe(
+      'The typed arguments a command may pass: string (pattern, enum, maxLength), integer ' +
+        '(min, max) or boolean. Required unless "required: false".',
+    ),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(4_096))
+      .default({})
+      .describe(
+        'The whole environment of the program; nothing is inherited from the agent. PATH ' +
+          'defaults to /usr/sbin:/usr/bin:/sbin:/bin when not set here.',
+      ),
+    cwd: AbsolutePath.default('/').describe('Working directory of the program.'),
+    user: AccountName.optional().describe(
+      'Run as this user (name or uid); its primary group unless "group" is set. Needs root.',
+    ),
+    group: AccountName.optional().describe('Run with this group (name or gid). Needs root.'),
+    timeoutSeconds: z
+      .number()
+      .positive()
+      .max(DAY_SECONDS)
+      .default(DEFAULT_ACTION_TIMEOUT_SECONDS)
+      .describe(
+        'After this the process group gets SIGTERM, then SIGKILL after limits.killGraceSeconds.',
+      ),
+    maxOutputBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(16 * 1_024 * 1_024)
+      .default(DEFAULT_MAX_OUTPUT_BYTES)
+      .describe(
+        'Bytes of stdout and of stderr kept (each); the rest is drained and the result is ' +
+          'marked truncated. Results carry at most 65,536 characters per stream.',
+      ),
+    maxConcurrent: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .optional()
+      .describe('How many runs of this action may overlap; 1 serialises it.'),
+  })
+  .describe('One allow-listed action.');
 
 export const AgentConfig = z.strictObject({
   /** Normally taken from the credentials file; set only to cross-check it. */
@@ -116,7 +182,13 @@ export const AgentConfig = z.strictObject({
       killGraceSeconds: DEFAULT_KILL_GRACE_SECONDS,
     }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  actions: z.record(ActionName, ActionConfig).default({}),
+  actions: z
+    .record(ActionName, ActionConfig)
+    .describe('The allow-listed actions, by name; ping and describe are built in.')
+    .refine((actions) => Object.keys(actions).length <= MAX_CATALOGUE_ACTIONS - BUILT_IN_COUNT, {
+      error: `declares more than ${MAX_CATALOGUE_ACTIONS - BUILT_IN_COUNT} actions`,
+    })
+    .default({}),
 });
 
 export type BrokerConfig = z.infer<typeof BrokerConfig>;
