@@ -177,8 +177,15 @@ export async function buildAgentBundle(options: AgentBundleOptions): Promise<Age
 
     const postject = createRequire(import.meta.url).resolve('postject/dist/cli.js');
     const injectArgs = [postject, partial, SEA_RESOURCE, blob, '--sentinel-fuse', SEA_FUSE];
-    await runChecked(process.execPath, injectArgs, work);
-    await rename(partial, executable);
+
+    try {
+      await runChecked(process.execPath, injectArgs, work);
+      await rename(partial, executable);
+    } catch (err) {
+      // A half-injected copy of node must never be mistaken for a bundle.
+      await rm(partial, { force: true });
+      throw err;
+    }
 
     const sha256 = await sha256Of(executable);
     const checksumFile = `${executable}.sha256`;
