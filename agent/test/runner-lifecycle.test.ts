@@ -197,6 +197,21 @@ describe('spawn failures', () => {
 
     expect(outcome.error?.code).toBe('spawn_failed');
   });
+
+  it('refuses a program that is not a literal absolute path, even if the loader was skipped', async () => {
+    for (const argv of [['sh', '-c', 'true'], [{ arg: 'program' }]]) {
+      const config = action({
+        argv,
+        args: argv.length === 1 ? { program: { type: 'string' } } : {},
+      });
+      const outcome = await runner.run(
+        request('relative', config, { program: '/bin/true' }).request,
+      );
+
+      expect(outcome).toMatchObject({ outcome: 'failed', error: { code: 'internal' } });
+      expect(outcome.startedAt).toBeUndefined();
+    }
+  });
 });
 
 describe('stopping a run', () => {
