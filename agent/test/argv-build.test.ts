@@ -121,6 +121,13 @@ describe('buildArgv', () => {
     ]);
   });
 
+  it('refuses half a surrogate pair, which the program would receive as U+FFFD', () => {
+    const built = buildArgv(deploy, { app: 'web', retries: 0, ref: 'a\uD83D' });
+
+    expect(built.ok || built.issues[0]?.message).toMatch(/well-formed Unicode/);
+    expect(argvOf({ app: 'web', retries: 0, ref: '🚀' })).toContain('🚀');
+  });
+
   it('allows a tab', () => {
     expect(argvOf({ app: 'web', retries: 0, ref: 'a\tb' })).toContain('a\tb');
   });

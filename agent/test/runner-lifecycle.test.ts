@@ -67,10 +67,9 @@ function firstLinePids(onPids: (pids: number[]) => void) {
 async function runAndStop(
   script: string,
   stop: (controller: AbortController) => void,
-  timeoutSeconds = 600,
 ): Promise<{ outcome: RunOutcome; pids: number[] }> {
   let pids: number[] = [];
-  const config = action({ argv: ['/bin/sh', '-c', script], timeoutSeconds });
+  const config = action({ argv: ['/bin/sh', '-c', script], timeoutSeconds: 600 });
   const { request: run, controller } = request(
     'stubborn',
     config,
@@ -197,13 +196,28 @@ describe('spawn failures', () => {
 
     expect(outcome.error?.code).toBe('spawn_failed');
   });
+
+  it('refuses a program that is not a literal absolute path, even if the loader was skipped', async () => {
+    for (const argv of [['sh', '-c', 'true'], [{ arg: 'program' }]]) {
+      const config = action({
+        argv,
+        args: argv.length === 1 ? { program: { type: 'string' } } : {},
+      });
+      const outcome = await runner.run(
+        request('relative', config, { program: '/bin/true' }).request,
+      );
+
+      expect(outcome).toMatchObject({ outcome: 'failed', error: { code: 'internal' } });
+      expect(outcome.startedAt).toBeUndefined();
+    }
+  });
 });
 
 describe('stopping a run', () => {
   it('times out and leaves no process of its group behind', async () => {
     const config = action({
       argv: ['/bin/sh', '-c', 'sleep 1000 & echo $$ $!; sleep 1000'],
-      timeoutSeconds: 1,
+      timeoutSeconds: 2,
     });
     let pids: number[] = [];
     const { request: run } = request(
@@ -220,23 +234,23 @@ describe('stopping a run', () => {
       outcome: 'timed-out',
       exitCode: null,
       signal: 'SIGTERM',
-      error: { code: 'timed_out', message: 'ran longer than 1 s' },
+      error: { code: 'timed_out', message: 'ran longer than 2 s' },
     });
     expect(pids).toHaveLength(2);
     expect(pids.filter(isAlive)).toEqual([]);
   });
 
   it('kills the group with SIGKILL when it ignores SIGTERM past the grace period', async () => {
+    // Stopped only once it has printed, so its traps are certainly in place.
     const { outcome, pids } = await runAndStop(
       `trap '' TERM; sh -c "trap '' TERM; sleep 1000" & echo $$ $!; while :; do sleep 1; done`,
-      () => undefined,
-      0.5,
+      (controller) => controller.abort(),
     );
 
-    expect(outcome).toMatchObject({ outcome: 'timed-out', signal: 'SIGKILL' });
+    expect(outcome).toMatchObject({ outcome: 'cancelled', signal: 'SIGKILL' });
     expect(pids.filter(isAlive)).toEqual([]);
     expect(log.lines()).toContainEqual(
-      expect.objectContaining({ msg: 'stopping action', reason: 'timeout' }),
+      expect.objectContaining({ msg: 'stopping action', reason: 'cancel' }),
     );
   });
 

@@ -86,6 +86,19 @@ class Runner implements ActionRunner {
       return abortedBeforeStart(request.signal.reason);
     }
 
+    const [program] = request.action.argv;
+
+    // The config loader refuses anything else; checked again because running a program found
+    // through PATH or named by a command would break the allow-list.
+    if (typeof program !== 'string' || !program.startsWith('/')) {
+      this.#logger.error(
+        { commandId: request.commandId, action: request.actionName },
+        'action program is not an absolute path',
+      );
+
+      return notStarted(resultError('internal', 'the action is misconfigured'));
+    }
+
     const built = buildArgv(request.action, request.args);
 
     if (!built.ok) {

@@ -42,6 +42,10 @@ function hasForbiddenCharacter(value: string): boolean {
   return false;
 }
 
+// In `u` mode a surrogate pair is one code point, so this matches only a lone half, which the
+// operating system would receive as U+FFFD rather than the value that was sent.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 export type ArgvResult =
   | { readonly ok: true; readonly argv: readonly string[]; readonly args: Args }
   | { readonly ok: false; readonly issues: readonly Issue[] };
@@ -71,6 +75,10 @@ function issue(arg: string, message: string): Issue {
 export function refusedValue(value: string, afterEndOfOptions: boolean): string | undefined {
   if (hasForbiddenCharacter(value)) {
     return 'must not contain control characters (only tab is allowed)';
+  }
+
+  if (LONE_SURROGATE.test(value)) {
+    return 'must be well-formed Unicode (it has half a surrogate pair)';
   }
 
   if (value.startsWith('-') && !afterEndOfOptions) {
