@@ -37,3 +37,20 @@ export {
   PROMETHEUS_CONTENT_TYPE,
 } from './metrics/registry.js';
 export type * from './directory/types.js';
+export {
+  PLUG_DEFAULT_RETRY_COUNT,
+  PLUG_TIMEOUT_MS,
+  PlugClient,
+  type PlugAcc,
+  type PlugAnswer,
+  type PlugClientOptions,
+  type PlugParams,
+} from './plug-client/plug-client.js';
+export { percentEncode } from './plug-client/percent-encode.js';
+export {
+  BROKER_BACKENDS,
+  BROKER_ENDPOINTS,
+  BrokerMetrics,
+  type BrokerBackend,
+  type BrokerEndpoint,
+} from './metrics/broker-metrics.js';
