@@ -295,7 +295,7 @@ class BrokerCheckService implements BrokerChecks {
 
     if (blocked !== undefined) {
       this.#metrics.throttled[blocked].inc();
-      this.#logger.warn({ username, source, scope: blocked }, 'login throttled');
+      this.#logger.debug({ username, source, scope: blocked }, 'throttled login refused');
 
       return deny('throttled');
     }
@@ -310,7 +310,12 @@ class BrokerCheckService implements BrokerChecks {
     }
 
     if (!verified) {
-      this.#throttle.recordFailure(username, source);
+      const spent = this.#throttle.recordFailure(username, source);
+
+      // Once per bucket running dry, not once per refused attempt: a flood must not flood the log.
+      if (spent !== undefined) {
+        this.#logger.warn({ username, source, scope: spent }, 'login throttled');
+      }
 
       return deny('bad-secret');
     }

@@ -30,8 +30,10 @@ export class FailureBuckets {
     return bucket !== undefined && bucket.tokens < 1;
   }
 
-  recordFailure(key: string): void {
+  /** Takes a token for a failure; true when this one emptied the bucket. */
+  recordFailure(key: string): boolean {
     const bucket = this.#refill(key) ?? { tokens: this.burst, updatedAt: this.now() };
+    const hadOne = bucket.tokens >= 1;
     bucket.tokens = Math.max(0, bucket.tokens - 1);
 
     // Re-insert so the Map's order is least recently failed first, the one to evict.
@@ -46,6 +48,8 @@ export class FailureBuckets {
     }
 
     this.#buckets.set(key, bucket);
+
+    return hadOne && bucket.tokens < 1;
   }
 
   #refill(key: string): Bucket | undefined {
@@ -113,8 +117,15 @@ export class LoginThrottle {
     return this.#sources.isEmpty(source) ? 'source' : undefined;
   }
 
-  recordFailure(username: string, source: string): void {
-    this.#usernames.recordFailure(username);
-    this.#sources.recordFailure(source);
+  /** Counts a failed login; names the scope this failure used up, if it did. */
+  recordFailure(username: string, source: string): ThrottleScope | undefined {
+    const usernameSpent = this.#usernames.recordFailure(username);
+    const sourceSpent = this.#sources.recordFailure(source);
+
+    if (usernameSpent) {
+      return 'username';
+    }
+
+    return sourceSpent ? 'source' : undefined;
   }
 }

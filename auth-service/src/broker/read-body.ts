@@ -47,17 +47,24 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<Bu
       reject(new BadRequest('the request body was cut off', { cause: error }));
     };
 
+    // A peer that goes away mid-body closes the request before 'end'.
+    const onClose = (): void => {
+      if (!request.complete) {
+        onError();
+      }
+    };
+
     const cleanup = (): void => {
       request.off('data', onData);
       request.off('end', onEnd);
       request.off('error', onError);
-      request.off('aborted', onError);
+      request.off('close', onClose);
     };
 
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onError);
-    request.on('aborted', onError);
+    request.on('close', onClose);
   });
 }
 
