@@ -4,11 +4,11 @@ export class BadRequest extends Error {
 
   constructor(
     message: string,
-    options?: ErrorOptions & { readonly status?: 400 | 401 | 404 | 405 | 413 | 415 },
+    options?: ErrorOptions & { readonly status?: 400 | 401 | 404 | 405 | 413 },
   ) {
     super(message, options);
     this.status = options?.status ?? 400;
   }
 
-  readonly status: 400 | 401 | 404 | 405 | 413 | 415;
+  readonly status: 400 | 401 | 404 | 405 | 413;
 }

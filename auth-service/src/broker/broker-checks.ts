@@ -208,7 +208,11 @@ class BrokerCheckService implements BrokerChecks {
       case 'superuser':
         return [username, this.#engine.isSuperuser(username)];
       case 'acl':
-        return [username, this.#checkAcl(username, check.topic, check.access ?? 'read')];
+        if (check.access === undefined) {
+          throw new BadRequest('an ACL check needs an acc');
+        }
+
+        return [username, this.#checkAcl(username, check.topic, check.access)];
     }
   }
 

@@ -148,7 +148,7 @@ function readFields(headers: IncomingHttpHeaders, body: Buffer): unknown {
     return null;
   }
 
-  throw new BadRequest(`Content-Type must be ${JSON_TYPE} or ${FORM_TYPE}`, { status: 415 });
+  throw new BadRequest(`Content-Type must be ${JSON_TYPE} or ${FORM_TYPE}`);
 }
 
 function describe(error: z.ZodError): string {

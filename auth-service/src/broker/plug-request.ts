@@ -34,7 +34,7 @@ export function parsePlugRequest(
   brokerKey: BrokerKeyCheck | undefined,
 ): CheckRequest {
   if (!hasMediaType(headers, FORM)) {
-    throw new BadRequest(`Content-Type must be ${FORM}`, { status: 415 });
+    throw new BadRequest(`Content-Type must be ${FORM}`);
   }
 
   const fields = parseForm(body, PLUG_SYNTAX);
