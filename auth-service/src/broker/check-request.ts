@@ -67,6 +67,10 @@ export function hasMediaType(headers: IncomingHttpHeaders, type: string): boolea
     return false;
   }
 
+  if (value === type) {
+    return true;
+  }
+
   const end = value.indexOf(';');
   const media = (end === -1 ? value : value.slice(0, end)).trim().toLowerCase();
 

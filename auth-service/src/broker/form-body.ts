@@ -97,6 +97,12 @@ export function parseForm(body: Buffer, syntax: FormSyntax): Map<string, string>
   return fields;
 }
 
+// The names every plugin request carries, as shared strings: matching bytes against them
+// spares the hot path five small allocations per request.
+const KNOWN_NAMES = ['username', 'password', 'topic', 'acc', 'clientid'].map(
+  (name) => [name, Buffer.from(name, 'latin1')] as const,
+);
+
 function readName(body: Buffer, start: number): string {
   let index = start;
 
@@ -106,6 +112,15 @@ function readName(body: Buffer, start: number): string {
 
   if (index === start || body[index] !== EQUALS) {
     throw new BadRequest('form body is not a list of name=value fields');
+  }
+
+  for (const [name, bytes] of KNOWN_NAMES) {
+    if (
+      bytes.length === index - start &&
+      body.compare(bytes, 0, bytes.length, start, index) === 0
+    ) {
+      return name;
+    }
   }
 
   return body.toString('latin1', start, index);
