@@ -133,6 +133,29 @@ describe('failed-login throttling', () => {
     expect(warnings[0]).toMatchObject({ level: 40, username: 'agent-b', scope: 'username' });
   });
 
+  it('throttles concurrent guesses too: they cannot all start hashing at once', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, attempt) => login(service, 'agent-b', `guess-${attempt}`)),
+    );
+
+    expect(statuses.every((status) => status === 403)).toBe(true);
+    expect(directory.verifyCalls).toBe(3);
+  });
+
+  it('does not count right secrets against the burst', async () => {
+    const directory = agents();
+    const service = await start(directory);
+
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+      directory.update((current) => current);
+    }
+
+    expect(directory.verifyCalls).toBe(5);
+  });
+
   it('still lets a valid agent in whose secret was verified before the flood', async () => {
     const service = await start(agents());
     expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);

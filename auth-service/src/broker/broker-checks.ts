@@ -295,17 +295,24 @@ class BrokerCheckService implements BrokerChecks {
     }
 
     this.#metrics.cache.credential.miss.inc();
-    const blocked = this.#throttle.blocked(username, source);
+    let verification = this.#inflight.get(digest);
 
-    if (blocked !== undefined) {
-      this.#metrics.throttled[blocked].inc();
-      this.#logger.debug({ username, source, scope: blocked }, 'throttled login refused');
+    // Joining a hash that already runs costs nothing; only a new one has to pass the throttle.
+    if (verification === undefined) {
+      const blocked = this.#throttle.blocked(username, source);
 
-      return deny('throttled');
+      if (blocked !== undefined) {
+        this.#metrics.throttled[blocked].inc();
+        this.#logger.debug({ username, source, scope: blocked }, 'throttled login refused');
+
+        return deny('throttled');
+      }
+
+      verification = this.#startVerification(digest, username, password, source);
     }
 
     const generation = this.#generation;
-    const verified = await this.#verifySecret(digest, username, password);
+    const verified = await verification;
 
     // The directory changed while the hash ran (a rotated secret, a disabled agent): answer
     // from the new snapshot instead of caching a verdict about the old one.
@@ -314,13 +321,6 @@ class BrokerCheckService implements BrokerChecks {
     }
 
     if (!verified) {
-      const spent = this.#throttle.recordFailure(username, source);
-
-      // Once per bucket running dry, not once per refused attempt: a flood must not flood the log.
-      if (spent !== undefined) {
-        this.#logger.warn({ username, source, scope: spent }, 'login throttled');
-      }
-
       return deny('bad-secret');
     }
 
@@ -331,29 +331,45 @@ class BrokerCheckService implements BrokerChecks {
     return allow('login-allowed');
   }
 
-  // Concurrent logins with the same credentials share one slow hash.
-  #verifySecret(digest: string, username: string, password: string): Promise<boolean> {
-    const running = this.#inflight.get(digest);
+  /**
+   * Runs the slow hash once for all concurrent logins with these credentials. The attempt is
+   * counted as a failure before it starts and refunded if the secret was right, so a burst of
+   * concurrent guesses cannot all slip past the throttle while their hashes run.
+   */
+  #startVerification(
+    digest: string,
+    username: string,
+    password: string,
+    source: string,
+  ): Promise<boolean> {
+    const spent = this.#throttle.recordFailure(username, source);
+    const verification = this.#directory.verifySecret(username, password).then(
+      (verified) => {
+        if (verified) {
+          this.#throttle.refund(username, source);
+        } else if (spent !== undefined) {
+          // Once per bucket running dry, not once per refused attempt: a flood must not
+          // flood the log.
+          this.#logger.warn({ username, source, scope: spent }, 'login throttled');
+        }
 
-    if (running !== undefined) {
-      return running;
-    }
-
-    const verification = this.#directory
-      .verifySecret(username, password)
-      .catch((error: unknown) => {
+        return verified;
+      },
+      (error: unknown) => {
+        this.#throttle.refund(username, source);
         this.#metrics.storeErrors.inc();
         throw new StoreFault('secret verification failed', { cause: error });
-      })
-      .finally(() => {
-        if (this.#inflight.get(digest) === verification) {
-          this.#inflight.delete(digest);
-        }
-      });
+      },
+    );
+    const settled = verification.finally(() => {
+      if (this.#inflight.get(digest) === settled) {
+        this.#inflight.delete(digest);
+      }
+    });
 
-    this.#inflight.set(digest, verification);
+    this.#inflight.set(digest, settled);
 
-    return verification;
+    return settled;
   }
 
   #adopt(snapshot: DirectorySnapshot): void {
