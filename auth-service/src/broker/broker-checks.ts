@@ -257,6 +257,12 @@ class BrokerCheckService implements BrokerChecks {
     this.#metrics.cache.token.miss.inc();
     const result = await verifier.verify(token);
 
+    // The trust root may have changed while the signature was checked (a key withdrawn): only
+    // a verdict of the current snapshot's verifier counts.
+    if (verifier !== this.#tokens) {
+      return this.#tokenSubject(token);
+    }
+
     if (result.ok) {
       return result.subject;
     }
