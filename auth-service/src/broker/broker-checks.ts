@@ -1,0 +1,499 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { DecisionEngine } from '../decide/decision-engine.js';
+import { allow, deny, type CheckAccess, type Decision } from '../decide/decision.js';
+import type { DirectorySnapshot, DirectorySource } from '../directory/types.js';
+import {
+  BrokerMetrics,
+  type BrokerBackend,
+  type BrokerEndpoint,
+  type CheckOutcome,
+} from '../metrics/broker-metrics.js';
+import type { MetricsRegistry } from '../metrics/registry.js';
+import { BadRequest } from './bad-request.js';
+import { BrokerKeyCheck, type CheckRequest } from './check-request.js';
+import { CredentialCache } from './credential-cache.js';
+import { DecisionCache } from './decision-cache.js';
+import { parseGoAuthRequest } from './go-auth-request.js';
+import { LoginThrottle } from './login-throttle.js';
+import { BrokerChecksOptions, type BrokerChecksOptionsInput } from './options.js';
+import { parsePlugRequest } from './plug-request.js';
+import { ALLOWED, DENIED, FAULT, replyGoAuth, replyStatus } from './replies.js';
+import { readBody } from './read-body.js';
+import { TokenVerifier } from './token-verifier.js';
+
+const MILLIS_PER_SECOND = 1_000;
+const UNKNOWN_SOURCE = 'unknown';
+/** A directory change during a slow hash restarts the login once; a second change just answers. */
+const LOGIN_ATTEMPTS = 2;
+
+type Family = 'plug' | 'go-auth';
+
+interface Route {
+  readonly family: Family;
+  readonly endpoint: BrokerEndpoint;
+}
+
+const METHODS: Readonly<Record<Family, ReadonlySet<string>>> = {
+  plug: new Set(['POST']),
+  'go-auth': new Set(['POST', 'GET', 'PUT']),
+};
+
+export interface BrokerChecksDeps {
+  readonly directory: DirectorySource;
+  /** Parsed with BrokerChecksOptions; omitted keys take their defaults. */
+  readonly options?: BrokerChecksOptionsInput;
+  readonly logger: Logger;
+  /** The process's registry; the broker-check metrics are registered on it. */
+  readonly metrics: MetricsRegistry;
+  /** Milliseconds since the epoch; tests pass their own clock. */
+  readonly now?: () => number;
+}
+
+export interface BrokerChecks {
+  /** The node:http request handler of the broker-check listener. */
+  handle(request: IncomingMessage, response: ServerResponse): void;
+  /** What the engine decides for this check now, and why (for `beckon-auth explain`). */
+  explain(username: string, topic: string, access: CheckAccess): Decision;
+  /** Stops following the directory; later requests get a 404. */
+  close(): void;
+  readonly options: BrokerChecksOptions;
+}
+
+/**
+ * The broker-facing half of the auth-service: mosquitto-auth-plug (`http`, `jwt`) and
+ * mosquitto-go-auth (`http`, remote `jwt`) requests, translated into one decision path and
+ * answered from memory.
+ */
+export function createBrokerChecks(deps: BrokerChecksDeps): BrokerChecks {
+  return new BrokerCheckService(deps);
+}
+
+class BrokerCheckService implements BrokerChecks {
+  readonly options: BrokerChecksOptions;
+  readonly #directory: DirectorySource;
+  readonly #logger: Logger;
+  readonly #metrics: BrokerMetrics;
+  readonly #now: () => number;
+  readonly #routes = new Map<string, Route>();
+  readonly #enabled: ReadonlySet<BrokerBackend>;
+  readonly #brokerKey: BrokerKeyCheck | undefined;
+  readonly #credentials: CredentialCache;
+  readonly #throttle: LoginThrottle;
+  readonly #inflight = new Map<string, Promise<boolean>>();
+  readonly #unsubscribe: () => void;
+  #engine: DecisionEngine;
+  #decisions: DecisionCache;
+  #tokens: TokenVerifier;
+  #generation = 0;
+  #closed = false;
+
+  constructor(deps: BrokerChecksDeps) {
+    this.options = Object.freeze(BrokerChecksOptions.parse(deps.options ?? {}));
+    this.#directory = deps.directory;
+    this.#logger = deps.logger;
+    this.#metrics = new BrokerMetrics(deps.metrics);
+    this.#now = deps.now ?? Date.now;
+    this.#enabled = new Set(this.options.backends);
+    this.#brokerKey =
+      this.options.brokerKey === undefined ? undefined : new BrokerKeyCheck(this.options.brokerKey);
+    this.#credentials = new CredentialCache(
+      this.options.cache.credentialTtlMs,
+      this.options.cache.credentialEntries,
+      this.#now,
+    );
+    this.#throttle = new LoginThrottle(this.options.throttle, this.#now);
+    this.#addRoutes();
+
+    const snapshot = deps.directory.current();
+    this.#engine = new DecisionEngine(snapshot);
+    this.#decisions = new DecisionCache(this.options.cache.decisionEntries);
+    this.#tokens = this.#tokenVerifier(snapshot);
+    this.#unsubscribe = deps.directory.onChange((next) => {
+      this.#adopt(next);
+    });
+  }
+
+  handle(request: IncomingMessage, response: ServerResponse): void {
+    const started = performance.now();
+    const route = this.#closed ? undefined : this.#routes.get(pathOf(request.url));
+
+    if (route === undefined) {
+      this.#metrics.unrouted.inc();
+      replyStatus(response, 404, true);
+
+      return;
+    }
+
+    if (!METHODS[route.family].has(request.method ?? '')) {
+      this.#metrics.unrouted.inc();
+      response.setHeader('allow', [...METHODS[route.family]].join(', '));
+      replyStatus(response, 405, true);
+
+      return;
+    }
+
+    void this.#answer(route, request, response, started);
+  }
+
+  explain(username: string, topic: string, access: CheckAccess): Decision {
+    return this.#engine.explain(username, topic, access);
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+
+    this.#closed = true;
+    this.#unsubscribe();
+    this.#decisions.clear();
+    this.#credentials.clear();
+    this.#inflight.clear();
+  }
+
+  async #answer(
+    route: Route,
+    request: IncomingMessage,
+    response: ServerResponse,
+    started: number,
+  ): Promise<void> {
+    let backend: BrokerBackend = route.family === 'plug' ? 'plug-http' : 'go-auth-http';
+
+    try {
+      const body = await readBody(request, this.options.maxBodyBytes);
+      const check =
+        route.family === 'plug'
+          ? parsePlugRequest(route.endpoint, request.headers, body, this.#brokerKey)
+          : parseGoAuthRequest(route.endpoint, request.headers, body, this.#brokerKey);
+      backend = check.backend;
+
+      if (!this.#enabled.has(backend)) {
+        throw new BadRequest(`the ${backend} backend is not enabled`, { status: 404 });
+      }
+
+      const source = request.socket.remoteAddress ?? UNKNOWN_SOURCE;
+      const [username, decision] = await this.#decide(check, source);
+      const status = decision.allowed ? ALLOWED : DENIED;
+      this.#reply(route.family, response, status, 'not authorised');
+      this.#record(backend, route.endpoint, decision.allowed ? 'allow' : 'deny', started);
+
+      if (this.#logger.isLevelEnabled('debug')) {
+        this.#logDecision(check, username, decision);
+      }
+    } catch (error) {
+      this.#fail(route, backend, response, started, error);
+    }
+  }
+
+  // Every question becomes one of three engine calls; jwt backends first turn the token into
+  // the username it stands for.
+  async #decide(check: CheckRequest, source: string): Promise<readonly [string, Decision]> {
+    let username = check.username;
+
+    if (check.backend === 'plug-jwt' || check.backend === 'go-auth-jwt') {
+      const subject = await this.#tokenSubject(check.token);
+
+      if (subject === undefined) {
+        return ['', deny('bad-token')];
+      }
+
+      username = subject;
+    }
+
+    switch (check.endpoint) {
+      case 'auth':
+        return [username, await this.#authenticate(check, username, source)];
+      case 'superuser':
+        return [username, this.#engine.isSuperuser(username)];
+      case 'acl':
+        if (check.access === undefined) {
+          throw new BadRequest('an ACL check needs an acc');
+        }
+
+        return [username, this.#checkAcl(username, check.topic, check.access)];
+    }
+  }
+
+  #authenticate(
+    check: CheckRequest,
+    username: string,
+    source: string,
+  ): Promise<Decision> | Decision {
+    if (check.backend === 'plug-jwt' || check.backend === 'go-auth-jwt') {
+      return this.#engine.loginAllowed(username);
+    }
+
+    return this.#login(username, check.password, source, LOGIN_ATTEMPTS);
+  }
+
+  #checkAcl(username: string, topic: string, access: CheckAccess): Decision {
+    const cached = this.#decisions.get(username, topic, access);
+
+    if (cached !== undefined) {
+      this.#metrics.cache.decision.hit.inc();
+
+      return cached;
+    }
+
+    this.#metrics.cache.decision.miss.inc();
+    const decision = this.#engine.checkAcl(username, topic, access);
+    this.#decisions.set(username, topic, access, decision);
+
+    return decision;
+  }
+
+  async #tokenSubject(token: string): Promise<string | undefined> {
+    const verifier = this.#tokens;
+    const cached = verifier.cached(token);
+
+    if (cached !== undefined) {
+      this.#metrics.cache.token.hit.inc();
+
+      return cached;
+    }
+
+    this.#metrics.cache.token.miss.inc();
+    const result = await verifier.verify(token);
+
+    // The trust root may have changed while the signature was checked (a key withdrawn): only
+    // a verdict of the current snapshot's verifier counts.
+    if (verifier !== this.#tokens) {
+      return this.#tokenSubject(token);
+    }
+
+    if (result.ok) {
+      return result.subject;
+    }
+
+    if (result.fault !== undefined) {
+      this.#logger.warn({ err: result.fault }, 'broker token verification failed');
+    } else {
+      this.#logger.debug({ problem: result.problem }, 'broker token refused');
+    }
+
+    return undefined;
+  }
+
+  async #login(
+    username: string,
+    password: string,
+    source: string,
+    attempts: number,
+  ): Promise<Decision> {
+    const gate = this.#engine.loginAllowed(username);
+
+    if (!gate.allowed) {
+      return gate;
+    }
+
+    if (password === '') {
+      return deny('empty-secret');
+    }
+
+    const digest = this.#credentials.digest(username, password);
+
+    if (this.#credentials.has(digest)) {
+      this.#metrics.cache.credential.hit.inc();
+
+      return allow('cached-secret');
+    }
+
+    this.#metrics.cache.credential.miss.inc();
+    let verification = this.#inflight.get(digest);
+
+    // Joining a hash that already runs costs nothing; only a new one has to pass the throttle.
+    if (verification === undefined) {
+      const blocked = this.#throttle.blocked(username, source);
+
+      if (blocked !== undefined) {
+        this.#metrics.throttled[blocked].inc();
+        this.#logger.debug({ username, source, scope: blocked }, 'throttled login refused');
+
+        return deny('throttled');
+      }
+
+      verification = this.#startVerification(digest, username, password, source);
+    }
+
+    const generation = this.#generation;
+    const verified = await verification;
+
+    // The directory changed while the hash ran (a rotated secret, a disabled agent): answer
+    // from the new snapshot instead of caching a verdict about the old one.
+    if (generation !== this.#generation && attempts > 1) {
+      return this.#login(username, password, source, attempts - 1);
+    }
+
+    if (!verified) {
+      return deny('bad-secret');
+    }
+
+    if (generation === this.#generation) {
+      this.#credentials.add(digest);
+    }
+
+    return allow('login-allowed');
+  }
+
+  /**
+   * Runs the slow hash once for all concurrent logins with these credentials. The attempt is
+   * counted as a failure before it starts and refunded if the secret was right, so a burst of
+   * concurrent guesses cannot all slip past the throttle while their hashes run.
+   */
+  #startVerification(
+    digest: string,
+    username: string,
+    password: string,
+    source: string,
+  ): Promise<boolean> {
+    const spent = this.#throttle.recordFailure(username, source);
+    const verification = this.#directory.verifySecret(username, password).then(
+      (verified) => {
+        if (verified) {
+          this.#throttle.refund(username, source);
+        } else if (spent !== undefined) {
+          // Once per bucket running dry, not once per refused attempt: a flood must not
+          // flood the log.
+          this.#logger.warn({ username, source, scope: spent }, 'login throttled');
+        }
+
+        return verified;
+      },
+      (error: unknown) => {
+        this.#throttle.refund(username, source);
+        this.#metrics.storeErrors.inc();
+        throw new StoreFault('secret verification failed', { cause: error });
+      },
+    );
+    const settled = verification.finally(() => {
+      if (this.#inflight.get(digest) === settled) {
+        this.#inflight.delete(digest);
+      }
+    });
+
+    this.#inflight.set(digest, settled);
+
+    return settled;
+  }
+
+  #adopt(snapshot: DirectorySnapshot): void {
+    if (snapshot.revision < this.#engine.revision) {
+      this.#logger.warn(
+        { revision: snapshot.revision, current: this.#engine.revision },
+        'ignored an older directory snapshot',
+      );
+
+      return;
+    }
+
+    this.#engine = new DecisionEngine(snapshot);
+    this.#decisions = new DecisionCache(this.options.cache.decisionEntries);
+    this.#tokens = this.#tokenVerifier(snapshot);
+    this.#credentials.clear();
+    this.#inflight.clear();
+    this.#generation += 1;
+    this.#logger.info({ revision: snapshot.revision }, 'broker checks follow a new directory');
+  }
+
+  #tokenVerifier(snapshot: DirectorySnapshot): TokenVerifier {
+    return new TokenVerifier(
+      snapshot,
+      this.options.jwtAudience,
+      this.options.cache.tokenEntries,
+      this.#now,
+    );
+  }
+
+  #reply(family: Family, response: ServerResponse, status: number, message: string): void {
+    if (family === 'plug') {
+      replyStatus(response, status);
+    } else {
+      replyGoAuth(response, this.options.goAuth.responseMode, status, message);
+    }
+  }
+
+  #fail(
+    route: Route,
+    backend: BrokerBackend,
+    response: ServerResponse,
+    started: number,
+    error: unknown,
+  ): void {
+    if (error instanceof BadRequest) {
+      this.#logger.debug(
+        { backend, endpoint: route.endpoint, status: error.status, problem: error.message },
+        'broker check refused as malformed',
+      );
+      this.#sendFailure(route.family, response, error.status, error.message);
+      this.#record(backend, route.endpoint, 'malformed', started);
+
+      return;
+    }
+
+    this.#logger.error({ err: error, backend, endpoint: route.endpoint }, 'broker check failed');
+    this.#sendFailure(route.family, response, FAULT, 'internal error');
+    this.#record(backend, route.endpoint, 'error', started);
+  }
+
+  #sendFailure(family: Family, response: ServerResponse, status: number, message: string): void {
+    if (response.headersSent) {
+      response.destroy();
+
+      return;
+    }
+
+    if (family === 'plug') {
+      replyStatus(response, status, true);
+    } else {
+      replyGoAuth(response, this.options.goAuth.responseMode, status, message, true);
+    }
+  }
+
+  #record(
+    backend: BrokerBackend,
+    endpoint: BrokerEndpoint,
+    outcome: CheckOutcome,
+    started: number,
+  ): void {
+    this.#metrics.checks[backend][endpoint][outcome].inc();
+    this.#metrics.latency[endpoint].observe((performance.now() - started) / MILLIS_PER_SECOND);
+  }
+
+  #logDecision(check: CheckRequest, username: string, decision: Decision): void {
+    this.#logger.debug(
+      {
+        backend: check.backend,
+        endpoint: check.endpoint,
+        username,
+        acc: check.access,
+        topic: check.topic,
+        allowed: decision.allowed,
+        reason: decision.reason,
+        rule: decision.rule,
+      },
+      'broker check',
+    );
+  }
+
+  #addRoutes(): void {
+    const { plug, goAuth } = this.options;
+    this.#routes.set(plug.getuserUri, { family: 'plug', endpoint: 'auth' });
+    this.#routes.set(plug.superuserUri, { family: 'plug', endpoint: 'superuser' });
+    this.#routes.set(plug.aclcheckUri, { family: 'plug', endpoint: 'acl' });
+    this.#routes.set(goAuth.getuserUri, { family: 'go-auth', endpoint: 'auth' });
+    this.#routes.set(goAuth.superuserUri, { family: 'go-auth', endpoint: 'superuser' });
+    this.#routes.set(goAuth.aclcheckUri, { family: 'go-auth', endpoint: 'acl' });
+  }
+}
+
+/** The store could not answer: the one case where the broker is told "error" (a 5xx). */
+class StoreFault extends Error {
+  override readonly name = 'StoreFault';
+}
+
+// The plugins append the URI verbatim, so a query string means someone else is asking.
+function pathOf(url: string | undefined): string {
+  return url ?? '';
+}

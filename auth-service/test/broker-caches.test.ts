@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { CredentialCache } from '../src/broker/credential-cache.js';
+import { DecisionCache } from '../src/broker/decision-cache.js';
+import { FailureBuckets } from '../src/broker/login-throttle.js';
+import { TokenVerifier } from '../src/broker/token-verifier.js';
+import { allow, deny } from '../src/decide/decision.js';
+import { MemoryDirectory } from './helpers/memory-directory.js';
+import { brokerToken, makeTrustKey } from './helpers/trust-root.js';
+
+// The caches and tables of the hot path stay bounded and forget what they must forget.
+
+describe('the verified-credential cache', () => {
+  it('trusts a secret for its TTL and not a moment longer', () => {
+    let clock = 0;
+    const cache = new CredentialCache(1_000, 10, () => clock);
+    const digest = cache.digest('agent-a', 'secret');
+    cache.add(digest);
+
+    clock = 999;
+    expect(cache.has(digest)).toBe(true);
+    clock = 1_000;
+    expect(cache.has(digest)).toBe(false);
+  });
+
+  it('keys by username and secret together, through a per-process HMAC', () => {
+    const cache = new CredentialCache(1_000, 10);
+    const other = new CredentialCache(1_000, 10);
+
+    expect(cache.digest('ab', 'c')).not.toBe(cache.digest('a', 'bc'));
+    expect(cache.digest('a', 'b')).not.toBe(other.digest('a', 'b'));
+    expect(cache.digest('a', 'secret')).not.toContain('secret');
+  });
+
+  it('holds at most its number of entries, dropping the oldest', () => {
+    const cache = new CredentialCache(60_000, 2);
+    const [first, second, third] = ['a', 'b', 'c'].map((user) => cache.digest(user, 'x'));
+    cache.add(first!);
+    cache.add(second!);
+    cache.add(third!);
+
+    expect([cache.has(first!), cache.has(second!), cache.has(third!)]).toEqual([false, true, true]);
+  });
+
+  it('keeps nothing when its TTL is 0', () => {
+    const cache = new CredentialCache(0, 2);
+    const digest = cache.digest('a', 'x');
+    cache.add(digest);
+
+    expect(cache.has(digest)).toBe(false);
+  });
+});
+
+describe('the decision cache', () => {
+  it('keeps answers apart by username, topic and access', () => {
+    const cache = new DecisionCache(10);
+    cache.set('a', 't', 'read', allow('rule-allow'));
+    cache.set('a', 't', 'write', deny('no-permission'));
+
+    expect(cache.get('a', 't', 'read')?.allowed).toBe(true);
+    expect(cache.get('a', 't', 'write')?.allowed).toBe(false);
+    expect(cache.get('a', 't', 'subscribe')).toBeUndefined();
+    expect(cache.get('b', 't', 'read')).toBeUndefined();
+  });
+
+  it('starts over when full instead of growing', () => {
+    const cache = new DecisionCache(3);
+
+    for (const topic of ['t1', 't2', 't3', 't4']) {
+      cache.set('a', topic, 'read', allow('rule-allow'));
+    }
+
+    expect(cache.size).toBe(1);
+    expect(cache.get('a', 't4', 'read')).toBeDefined();
+  });
+});
+
+describe('failure buckets', () => {
+  it('forget a key once it has earned its burst back, and stay within their bound', () => {
+    let clock = 0;
+    const buckets = new FailureBuckets(2, 100, 3, () => clock);
+
+    buckets.recordFailure('a');
+    expect(buckets.size).toBe(1);
+    clock = 100;
+    expect(buckets.isEmpty('a')).toBe(false);
+    expect(buckets.size).toBe(0);
+
+    for (const key of ['k1', 'k2', 'k3', 'k4', 'k5']) {
+      buckets.recordFailure(key);
+    }
+
+    expect(buckets.size).toBe(3);
+  });
+
+  it('say when a failure empties the bucket, once', () => {
+    const buckets = new FailureBuckets(2, 60_000, 10);
+
+    expect(buckets.recordFailure('a')).toBe(false);
+    expect(buckets.recordFailure('a')).toBe(true);
+    expect(buckets.recordFailure('a')).toBe(false);
+    expect(buckets.isEmpty('a')).toBe(true);
+  });
+});
+
+describe('the token verifier', () => {
+  it('remembers a token until its exp and no longer', async () => {
+    const key = await makeTrustKey('k1');
+    const snapshot = new MemoryDirectory({ trustKeys: [key.trustKey] }).current();
+    let clock = Date.now();
+    const verifier = new TokenVerifier(snapshot, 'beckon-broker', 10, () => clock);
+    const token = await brokerToken(key, { sub: 'app-p', expiresIn: 60 });
+
+    expect(verifier.cached(token)).toBeUndefined();
+    expect(await verifier.verify(token)).toEqual({ ok: true, subject: 'app-p' });
+    expect(verifier.cached(token)).toBe('app-p');
+
+    clock += 61_000;
+    expect(verifier.cached(token)).toBeUndefined();
+  });
+
+  it('refuses everything when the trust root has no keys', async () => {
+    const key = await makeTrustKey('k1');
+    const snapshot = new MemoryDirectory().current();
+    const verifier = new TokenVerifier(snapshot, 'beckon-broker', 10);
+
+    expect(await verifier.verify(await brokerToken(key, { sub: 'app-p' }))).toMatchObject({
+      ok: false,
+    });
+  });
+});

@@ -1,0 +1,272 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryDirectory } from './helpers/memory-directory.js';
+import { sendRaw } from './helpers/raw-http.js';
+import { startChecks, type RunningChecks } from './helpers/start-checks.js';
+
+// Logins and directory changes through the plug's http backend: the caches answer from memory,
+// and every change in the directory is in effect on the very next check.
+
+function plug(path: string, username: string, password: string, topic = '', acc = '-1'): string {
+  const enc = (value: string) =>
+    encodeURIComponent(value).replace(
+      /[!'()*]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    );
+  const clientid = path === '/acl' ? 'client id not available' : '';
+  const body = `username=${enc(username)}&password=${enc(password)}&topic=${enc(topic)}&acc=${acc}&clientid=${clientid}`;
+  const basic = Buffer.from(`${username}:${password}`).toString('base64');
+
+  return [
+    `POST ${path} HTTP/1.1`,
+    'Host: 127.0.0.1:18080',
+    `Authorization: Basic ${basic}`,
+    'Accept: */*',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Content-Type: application/x-www-form-urlencoded',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+const login = async (service: RunningChecks, username: string, password: string) =>
+  (await sendRaw(service.port, plug('/auth', username, password))).status;
+
+const aclCheck = async (service: RunningChecks, username: string, topic: string, acc: string) =>
+  (await sendRaw(service.port, plug('/acl', username, '', topic, acc))).status;
+
+const COMMANDS_A = 'beckon/v1/agents/agent-a/commands';
+
+let running: RunningChecks | undefined;
+
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+async function start(directory: MemoryDirectory, now?: () => number): Promise<RunningChecks> {
+  running = await startChecks(
+    directory,
+    { throttle: { usernameBurst: 3, usernameRefillMs: 60_000 } },
+    now,
+  );
+
+  return running;
+}
+
+function agents(): MemoryDirectory {
+  return new MemoryDirectory({
+    principals: [
+      { id: 'agent-a', kind: 'agent', secret: 'right-secret-a' },
+      { id: 'agent-b', kind: 'agent', secret: 'right-secret-b' },
+      { id: 'app-p', kind: 'app', secret: 'app-secret' },
+    ],
+    grants: [{ id: 'g1', appId: 'app-p', agents: ['agent-a'], groups: [] }],
+  });
+}
+
+describe('logins', () => {
+  it('lets the right secret in and keeps the wrong one, an empty one and strangers out', async () => {
+    const service = await start(agents());
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(await login(service, 'agent-a', 'right-secret-b')).toBe(403);
+    expect(await login(service, 'agent-a', '')).toBe(403);
+    expect(await login(service, 'stranger', 'right-secret-a')).toBe(403);
+  });
+
+  it('hashes a secret once for a storm of reconnects', async () => {
+    const directory = agents();
+    const service = await start(directory);
+
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    }
+
+    expect(directory.verifyCalls).toBe(1);
+  });
+
+  it('shares one hash between concurrent logins with the same secret', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, () => login(service, 'agent-a', 'right-secret-a')),
+    );
+
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(directory.verifyCalls).toBe(1);
+  });
+
+  it('never asks the store about unknown users', async () => {
+    const directory = agents();
+    const service = await start(directory);
+
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      expect(await login(service, `nobody-${attempt}`, 'x')).toBe(403);
+    }
+
+    expect(directory.verifyCalls).toBe(0);
+  });
+
+  it('answers 500 when the store itself fails, so the broker knows it is not a no', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    directory.failure = new Error('database is down');
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(500);
+    expect(service.metrics.render()).toMatch(/beckon_auth_store_errors_total 1/);
+  });
+});
+
+describe('failed-login throttling', () => {
+  it('stops hashing a username after a burst of wrong secrets, and warns once', async () => {
+    const directory = agents();
+    const service = await start(directory);
+
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      expect(await login(service, 'agent-b', `guess-${attempt}`)).toBe(403);
+    }
+
+    expect(directory.verifyCalls).toBe(3);
+    expect(service.metrics.render()).toMatch(/scope="username"\} 7/);
+    const warnings = service.logs.filter((line) => line.msg === 'login throttled');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, username: 'agent-b', scope: 'username' });
+  });
+
+  it('throttles concurrent guesses too: they cannot all start hashing at once', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, attempt) => login(service, 'agent-b', `guess-${attempt}`)),
+    );
+
+    expect(statuses.every((status) => status === 403)).toBe(true);
+    expect(directory.verifyCalls).toBe(3);
+  });
+
+  it('does not count right secrets against the burst', async () => {
+    const directory = agents();
+    const service = await start(directory);
+
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+      directory.update((current) => current);
+    }
+
+    expect(directory.verifyCalls).toBe(5);
+  });
+
+  it('still lets a valid agent in whose secret was verified before the flood', async () => {
+    const service = await start(agents());
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      await login(service, 'agent-a', `guess-${attempt}`);
+    }
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+  });
+
+  it('throttles per username: a flood against one agent does not touch another', async () => {
+    const service = await start(agents());
+
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      await login(service, 'agent-b', `guess-${attempt}`);
+    }
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+  });
+
+  it('lets the username in again once the refill period has passed', async () => {
+    let clock = 1_000_000;
+    const service = await start(agents(), () => clock);
+
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      await login(service, 'agent-b', `guess-${attempt}`);
+    }
+
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(403);
+
+    clock += 60_000;
+
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+  });
+});
+
+describe('directory changes', () => {
+  it('take effect on the very next ACL check, though the answer was cached', async () => {
+    const directory = agents();
+    const service = await start(directory);
+
+    expect(await aclCheck(service, 'app-p', COMMANDS_A, '2')).toBe(200);
+    expect(await aclCheck(service, 'app-p', COMMANDS_A, '2')).toBe(200);
+
+    directory.update((current) => ({ ...current, grants: [] }));
+
+    expect(await aclCheck(service, 'app-p', COMMANDS_A, '2')).toBe(403);
+
+    directory.update((current) => ({
+      ...current,
+      grants: [{ id: 'g2', appId: 'app-p', agents: ['agent-a'], groups: [] }],
+    }));
+
+    expect(await aclCheck(service, 'app-p', COMMANDS_A, '2')).toBe(200);
+  });
+
+  it('refuse a disabled agent at once, even with a secret verified a moment ago', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+
+    directory.update((current) => ({
+      ...current,
+      principals: (current.principals ?? []).map((principal) =>
+        principal.id === 'agent-a' ? { ...principal, enabled: false } : principal,
+      ),
+    }));
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    expect(await aclCheck(service, 'agent-a', COMMANDS_A, '1')).toBe(403);
+  });
+
+  it('make a rotated secret stop working at once', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+
+    directory.update((current) => ({
+      ...current,
+      principals: (current.principals ?? []).map((principal) =>
+        principal.id === 'agent-a' ? { ...principal, secret: 'rotated-secret' } : principal,
+      ),
+    }));
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    expect(await login(service, 'agent-a', 'rotated-secret')).toBe(200);
+  });
+
+  it('refuse a removed agent at once', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    expect(await aclCheck(service, 'agent-a', COMMANDS_A, '4')).toBe(200);
+
+    directory.update((current) => ({
+      ...current,
+      principals: (current.principals ?? []).filter((principal) => principal.id !== 'agent-a'),
+    }));
+
+    expect(await aclCheck(service, 'agent-a', COMMANDS_A, '4')).toBe(403);
+  });
+
+  it('explain follows the directory too', async () => {
+    const directory = agents();
+    const service = await start(directory);
+
+    expect(service.checks.explain('app-p', COMMANDS_A, 'write').reason).toBe('app-commands-agent');
+    directory.update((current) => ({ ...current, grants: [] }));
+    expect(service.checks.explain('app-p', COMMANDS_A, 'write')).toEqual({
+      allowed: false,
+      reason: 'no-permission',
+    });
+  });
+});
