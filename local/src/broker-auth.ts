@@ -1,9 +1,9 @@
 /**
  * What a broker asks the auth-service, in the terms of mosquitto-auth-plug: every question
- * ends in allow, deny, or error (the service could not answer), and the broker treats an error
- * differently from a deny.
+ * ends in yes, no, or error (the service could not answer), and the broker treats an error
+ * differently from a no. `PlugClient` from @beckon/auth-service implements this interface.
  */
-export type CheckAnswer = 'allow' | 'deny' | 'error';
+export type CheckAnswer = 'yes' | 'no' | 'error';
 
 /** The plug's `acc` values. */
 export const ACCESS = { read: 1, write: 2, subscribe: 4 } as const;

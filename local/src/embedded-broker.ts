@@ -147,12 +147,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       .authenticate(username, password.toString('utf8'))
       .then(async (answer: CheckAnswer) => {
         switch (answer) {
-          case 'allow':
+          case 'yes':
             usernames.set(client.id, username);
             await prefetchQueued(client, username);
             done(null, true);
             return;
-          case 'deny':
+          case 'no':
             done(null, false);
             return;
           case 'error':
@@ -178,11 +178,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       .checkAcl(username, packet.topic, ACCESS.write)
       .then(async (answer) => {
         switch (answer) {
-          case 'allow':
+          case 'yes':
             await prefetchSubscribers(packet.topic);
             done(null);
             return;
-          case 'deny':
+          case 'no':
             logger.debug({ username, topic: packet.topic }, 'publish denied');
             packet.topic = DENIED_TOPIC;
             packet.retain = false;
@@ -211,11 +211,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       .checkAcl(username, subscription.topic, ACCESS.subscribe)
       .then(async (answer) => {
         switch (answer) {
-          case 'allow':
+          case 'yes':
             await prefetchRetained(subscription.topic, username);
             done(null, subscription);
             return;
-          case 'deny':
+          case 'no':
             done(null, null);
             return;
           case 'error':

@@ -45,7 +45,7 @@ export class ReadCache {
   allows(username: string, topic: string, now = Date.now()): boolean {
     const entry = this.#entries.get(ReadCache.key(username, topic));
 
-    return entry !== undefined && entry.expires > now && entry.answer === 'allow';
+    return entry !== undefined && entry.expires > now && entry.answer === 'yes';
   }
 
   clear(): void {

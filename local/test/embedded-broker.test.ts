@@ -28,13 +28,13 @@ class RuleChecks implements BrokerAuthChecks {
       return Promise.resolve('error');
     }
 
-    return Promise.resolve(this.passwords.get(username) === password ? 'allow' : 'deny');
+    return Promise.resolve(this.passwords.get(username) === password ? 'yes' : 'no');
   }
 
   checkAcl(username: string, topic: string, access: AccessCode): Promise<CheckAnswer> {
     this.asked.push(`acl ${username} ${access} ${topic}`);
 
-    return Promise.resolve(this.allowed.has(`${username} ${access} ${topic}`) ? 'allow' : 'deny');
+    return Promise.resolve(this.allowed.has(`${username} ${access} ${topic}`) ? 'yes' : 'no');
   }
 
   allow(username: string, access: AccessCode, ...topics: string[]): void {
