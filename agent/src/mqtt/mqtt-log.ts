@@ -1,10 +1,21 @@
 import { formatWithOptions } from 'node:util';
 import type { Logger } from '../logger.js';
 
-// MQTT.js logs whole packets with %o, and those carry the CONNECT password and command
-// payloads (with app credentials). Every non-scalar argument is therefore reduced to a
-// harmless summary before formatting.
+/** Longer string arguments are payloads or packet dumps, not diagnostics. */
+const MAX_LOGGED_STRING_LENGTH = 128;
+
+// MQTT.js logs whole packets with %o and every outgoing payload with %s; those carry the
+// CONNECT password, app credentials and action output. Every argument that could be one is
+// therefore reduced to a harmless summary before formatting.
 function summarise(value: unknown): unknown {
+  if (typeof value === 'string') {
+    const looksLikePayload = value.startsWith('{') || value.startsWith('[');
+
+    return looksLikePayload || value.length > MAX_LOGGED_STRING_LENGTH
+      ? `<${value.length} chars>`
+      : value;
+  }
+
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
     return `<${value.byteLength} bytes>`;
   }
