@@ -177,12 +177,22 @@ export class Observer {
     });
   }
 
-  static async connect(broker: RunningMosquitto, login?: { username: string; password: string }) {
+  /**
+   * With `persistentId` the observer keeps a persistent session under that client id, so it
+   * misses nothing published while a broker restart has it disconnected.
+   */
+  static async connect(
+    broker: RunningMosquitto,
+    options: { login?: { username: string; password: string }; persistentId?: string } = {},
+  ) {
     const client = await mqtt.connectAsync(broker.url, {
-      clientId: `observer-${Math.random().toString(36).slice(2, 10)}`,
+      clientId: options.persistentId ?? `observer-${Math.random().toString(36).slice(2, 10)}`,
       reconnectPeriod: 200,
       protocolVersion: 5,
-      ...(login ?? {}),
+      ...(options.persistentId === undefined
+        ? {}
+        : { clean: false, properties: { sessionExpiryInterval: 600 } }),
+      ...(options.login ?? {}),
     });
     // Listen before subscribing: retained messages arrive right behind the SUBACK.
     const observer = new Observer(client);
