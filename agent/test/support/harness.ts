@@ -258,6 +258,24 @@ export class Observer {
     return found.message as Status;
   }
 
+  /** A position in what was received so far, for `statusSince`. */
+  mark(): number {
+    return this.received.items.length;
+  }
+
+  /** A status that arrived after `mark`, whatever its `at` (a will carries its connect time). */
+  async statusSince(state: 'online' | 'offline', mark: number): Promise<Status> {
+    const found = await this.received.waitFor(
+      (item) =>
+        item.message.kind === 'status' &&
+        item.message.state === state &&
+        this.received.items.indexOf(item) >= mark,
+      `${state} status`,
+    );
+
+    return found.message as Status;
+  }
+
   async close(): Promise<void> {
     await this.#client.endAsync(true);
   }
