@@ -66,6 +66,8 @@ export interface TestAgentOptions {
   readonly timings?: ReconnectTimings;
   /** Leave the credentials file alone (a test wrote its own). */
   readonly keepCredentials?: boolean;
+  /** The auth-service to refresh the trust root and groups from. */
+  readonly authUrl?: string;
 }
 
 export interface TestAgent {
@@ -136,6 +138,7 @@ export async function startTestAgent(options: TestAgentOptions): Promise<TestAge
       groups: [...(options.groups ?? ['web'])],
       trustRoot: options.trustRoot,
       enrolledAt: new Date().toISOString(),
+      ...(options.authUrl === undefined ? {} : { authUrl: options.authUrl }),
     });
   }
 
