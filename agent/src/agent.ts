@@ -154,6 +154,7 @@ export class Agent {
       machine.moveTo('connecting');
       await agent.#session.start();
     } catch (error) {
+      agent.#trust.stop();
       await store.close();
       throw error;
     }

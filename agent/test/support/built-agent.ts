@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,11 +31,43 @@ async function builtAt(file: string): Promise<number> {
   }
 }
 
+// Outside the repository, one per checkout.
+const LOCK = join(
+  tmpdir(),
+  `beckon-agent-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`,
+);
+const LOCK_POLL_MS = 200;
+
 /**
  * Child processes load the compiled agent (dist/). Rebuilds it (and @beckon/shared, which it
- * loads from dist/ too) when the sources are newer, so a test never runs stale code.
+ * loads from dist/ too) when the sources are newer, so a test never runs stale code. Test files
+ * run in parallel workers; a lock folder (mkdir is atomic) keeps two builds from writing dist/
+ * at once.
  */
 export async function ensureAgentBuilt(): Promise<void> {
+  const deadline = Date.now() + BUILD_TIMEOUT_MS;
+
+  for (;;) {
+    try {
+      await mkdir(LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || Date.now() > deadline) {
+        throw error;
+      }
+
+      await sleep(LOCK_POLL_MS);
+    }
+  }
+
+  try {
+    await buildIfStale();
+  } finally {
+    await rmdir(LOCK);
+  }
+}
+
+async function buildIfStale(): Promise<void> {
   const sources = Math.max(
     await newestMtime(join(ROOT, 'agent/src')),
     await newestMtime(join(ROOT, 'shared/src')),
