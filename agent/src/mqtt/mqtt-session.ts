@@ -238,10 +238,14 @@ export class MqttSession {
       const refused = (granted ?? []).some((grant) => grant.qos > 1);
 
       if (refused) {
+        // Connected but deaf is worse than disconnected: drop the connection and retry on the
+        // slow schedule, as for refused credentials (both are the broker's ACL saying no).
         this.#logger.error(
           { topic: this.#options.commandsTopic },
-          'broker refused the commands subscription',
+          'broker refused the commands subscription, retrying slowly',
         );
+        this.#authRefused = true;
+        client.stream.destroy();
         return;
       }
 

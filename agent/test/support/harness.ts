@@ -68,6 +68,8 @@ export interface TestAgentOptions {
   readonly keepCredentials?: boolean;
   /** The auth-service to refresh the trust root and groups from. */
   readonly authUrl?: string;
+  /** Broker settings beyond the test broker's plain URL (TLS). */
+  readonly brokerOverrides?: { url: string; caFile: string; serverName: string };
 }
 
 export interface TestAgent {
@@ -89,6 +91,7 @@ export async function removeDir(dir: string): Promise<void> {
 
 export function testConfig(options: {
   brokerUrl: string;
+  brokerOverrides?: { url: string; caFile: string; serverName: string } | undefined;
   dir: string;
   protocolVersion?: 4 | 5;
   requireSignatures?: boolean;
@@ -96,7 +99,11 @@ export function testConfig(options: {
 }): Readonly<AgentConfig> {
   const validated = validateConfig(
     {
-      broker: { url: options.brokerUrl, protocolVersion: options.protocolVersion ?? 5 },
+      broker: {
+        url: options.brokerUrl,
+        protocolVersion: options.protocolVersion ?? 5,
+        ...options.brokerOverrides,
+      },
       credentialsFile: join(options.dir, 'credentials.json'),
       stateDir: join(options.dir, 'state'),
       security: { requireSignatures: options.requireSignatures ?? true },
@@ -120,6 +127,7 @@ export async function startTestAgent(options: TestAgentOptions): Promise<TestAge
   const agentId = options.agentId ?? 'agent-1';
   const config = testConfig({
     brokerUrl: options.broker.url,
+    brokerOverrides: options.brokerOverrides,
     dir,
     ...(options.protocolVersion === undefined ? {} : { protocolVersion: options.protocolVersion }),
     ...(options.requireSignatures === undefined
