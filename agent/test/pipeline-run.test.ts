@@ -110,6 +110,18 @@ describe('a verified command', () => {
     });
   });
 
+  it('is answered as an internal fault when the runner breaks its promise', async () => {
+    const command = await app.sign(
+      unsignedCommand(app.appId, { agentId: AGENT, action: 'broken' }),
+    );
+    await observer.send(command);
+
+    expect(await observer.result(command.id)).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'internal' },
+    });
+  });
+
   it('streams progress when the command asks for it', async () => {
     const command = await app.sign(
       unsignedCommand(app.appId, {
@@ -177,6 +189,7 @@ describe('built-in actions', () => {
       'echo',
       'fail',
       'hang',
+      'broken',
       'secretive',
     ]);
   });

@@ -23,6 +23,7 @@ import type { ResultPublisher } from './result-publisher.js';
 import {
   builtInResult,
   contractResult,
+  EMPTY_OUTPUT,
   refusalResult,
   runResult,
   type ResultContext,
@@ -506,34 +507,48 @@ export class CommandPipeline {
     let seq = 0;
     const log = this.#logContext(context);
 
-    const run = runner.run({
-      commandId: command.id,
-      actionName: command.action,
-      action,
-      args: command.args,
-      signal: controller.signal,
-      onStart: () => {
-        this.#logger.info(
-          { ...log, args: loggableArgs(command.args, action.args) },
-          'command started',
-        );
-      },
-      ...(command.progress === true
-        ? {
-            onProgress: (chunk) =>
-              publisher.progress(
-                {
-                  kind: 'progress',
-                  commandId: command.id,
-                  agentId,
-                  stream: chunk.stream,
-                  at: new Date().toISOString(),
-                },
-                chunk.data,
-                () => seq++,
-              ),
-          }
-        : {}),
+    // The runner promises never to reject; if it breaks that promise (or throws at once) the
+    // sender still gets a result, reported as the agent's own fault.
+    const run = (async () =>
+      runner.run({
+        commandId: command.id,
+        actionName: command.action,
+        action,
+        args: command.args,
+        signal: controller.signal,
+        onStart: () => {
+          this.#logger.info(
+            { ...log, args: loggableArgs(command.args, action.args) },
+            'command started',
+          );
+        },
+        ...(command.progress === true
+          ? {
+              onProgress: (chunk) =>
+                publisher.progress(
+                  {
+                    kind: 'progress',
+                    commandId: command.id,
+                    agentId,
+                    stream: chunk.stream,
+                    at: new Date().toISOString(),
+                  },
+                  chunk.data,
+                  () => seq++,
+                ),
+            }
+          : {}),
+      }))().catch((error: unknown): RunOutcome => {
+      this.#logger.error({ ...log, err: error }, 'the action runner failed');
+
+      return {
+        outcome: 'failed',
+        exitCode: null,
+        signal: null,
+        output: EMPTY_OUTPUT,
+        finishedAt: new Date(),
+        error: { code: 'internal', message: 'the agent failed to run this action' },
+      };
     });
 
     const settled = run

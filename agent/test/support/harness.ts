@@ -31,6 +31,9 @@ export const FAST_RECONNECT: ReconnectTimings = {
   minMs: 50,
 };
 
+/** Outlives any test, so a persistent observer misses nothing across broker restarts. */
+const OBSERVER_SESSION_EXPIRY_SECONDS = 600;
+
 export const TEST_ACTIONS = {
   echo: {
     description: 'Prints its argument',
@@ -39,6 +42,7 @@ export const TEST_ACTIONS = {
   },
   fail: { argv: ['/test/fail'] },
   hang: { argv: ['/test/hang'] },
+  broken: { argv: ['/test/broken'] },
   secretive: {
     argv: ['/test/echo', { arg: 'passphrase' }],
     args: { passphrase: { type: 'string', secret: true } },
@@ -202,7 +206,7 @@ export class Observer {
       protocolVersion: 5,
       ...(options.persistentId === undefined
         ? {}
-        : { clean: false, properties: { sessionExpiryInterval: 600 } }),
+        : { clean: false, properties: { sessionExpiryInterval: OBSERVER_SESSION_EXPIRY_SECONDS } }),
       ...(options.login ?? {}),
     });
     // Listen before subscribing: retained messages arrive right behind the SUBACK.

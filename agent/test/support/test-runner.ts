@@ -7,6 +7,7 @@ import type { AgentConfig } from '../../src/config/schema.js';
 //   /test/echo {arg}  succeeds, printing the argument (and streaming it as progress)
 //   /test/fail        fails with exit code 3
 //   /test/hang        runs until aborted
+//   /test/broken      rejects, breaking the runner's promise never to
 // Anything else fails as if the program could not be started.
 
 export interface TestRunnerOptions {
@@ -82,6 +83,8 @@ export class TestRunner implements ActionRunner {
           ...finished('failed', 3, '', startedAt),
           error: { code: 'non_zero_exit', message: 'exited with code 3' },
         };
+      case '/test/broken':
+        throw new Error('the runner broke');
       case '/test/hang': {
         await new Promise<void>((resolve) => {
           if (request.signal.aborted) {
