@@ -70,7 +70,7 @@ export class Agent {
     const { config } = options;
     this.#options = options;
     this.agentId = credentials.agentId;
-    this.#logger = options.logger.child({ agentId: this.agentId });
+    this.#logger = options.logger;
     this.#machine = machine;
     this.#store = store;
     this.#topics = agentTopics(this.agentId);
@@ -125,11 +125,10 @@ export class Agent {
 
   /** Loads credentials and state, connects, and resolves once the first attempt is under way. */
   static async start(options: AgentOptions): Promise<Agent> {
-    const { config, logger } = options;
-    const machine = new AgentStateMachine(logger);
+    const { config } = options;
 
     if (!config.security.requireSignatures) {
-      logger.warn(
+      options.logger.warn(
         { setting: 'security.requireSignatures' },
         'SIGNATURE CHECKS ARE OFF: any client that can publish to this agent commands topic ' +
           'can run its actions; use this only for a local test setup',
@@ -145,8 +144,11 @@ export class Agent {
       );
     }
 
+    // Every line from here on names the agent.
+    const logger = options.logger.child({ agentId: credentials.agentId });
+    const machine = new AgentStateMachine(logger);
     const store = await ReplayStore.open(config.stateDir, { logger });
-    const agent = new Agent(options, credentials, store, machine);
+    const agent = new Agent({ ...options, logger }, credentials, store, machine);
 
     try {
       await agent.#recoverInterrupted();

@@ -42,6 +42,7 @@ export interface PipelineOptions {
   readonly store: ReplayStore;
   readonly trust: TrustState;
   readonly publisher: ResultPublisher;
+  /** Already bound to the agent id, which every line therefore carries. */
   readonly logger: Logger;
   /** Called whenever the number of running commands changes (systemd STATUS). */
   readonly onActivity?: (running: number) => void;
@@ -103,10 +104,7 @@ export class CommandPipeline {
   /** Aborts every running or queued command; each then reports `interrupted`. */
   interruptAll(): void {
     for (const [commandId, running] of this.#running) {
-      this.#logger.warn(
-        { commandId, action: running.action, agentId: this.#options.agentId },
-        'interrupting command',
-      );
+      this.#logger.warn({ commandId, action: running.action }, 'interrupting command');
       running.abortReason = 'interrupted';
       running.controller.abort('interrupted' satisfies AbortReason);
     }
@@ -157,7 +155,7 @@ export class CommandPipeline {
         await this.#handleCommand(message, sha256(payload), receivedAt);
       }
     } catch (error) {
-      this.#logger.error({ err: error, agentId: this.#options.agentId }, 'pipeline fault');
+      this.#logger.error({ err: error }, 'pipeline fault');
       const decoded = decodePayload(payload);
       const commandId = decoded.ok ? salvageCommandId(decoded.value) : null;
       this.#answer(
@@ -186,7 +184,6 @@ export class CommandPipeline {
         commandId: context.commandId,
         action: context.action,
         issuer: context.issuer,
-        agentId: context.agentId,
         outcome: result.outcome,
         code: refusal.code,
         reason: refusal.message,
@@ -236,7 +233,7 @@ export class CommandPipeline {
       receivedAt,
     };
     this.#logger.info(
-      { cancelId: cancel.id, commandId: cancel.commandId, issuer: cancel.issuer, agentId },
+      { cancelId: cancel.id, commandId: cancel.commandId, issuer: cancel.issuer },
       'cancel received',
     );
     const refusal = this.#refuseCommon(cancel, receivedAt) ?? (await this.#verify(cancel));
@@ -274,7 +271,7 @@ export class CommandPipeline {
 
     // The cancel itself gets no result of its own: the command's result (cancelled) answers it.
     this.#logger.info(
-      { cancelId: cancel.id, commandId: cancel.commandId, action: running.action, agentId },
+      { cancelId: cancel.id, commandId: cancel.commandId, action: running.action },
       'cancelling command',
     );
     running.abortReason = 'cancelled';
@@ -294,7 +291,7 @@ export class CommandPipeline {
         : { correlationData: command.correlationData }),
     };
     this.#logger.info(
-      { commandId: command.id, action: command.action, issuer: command.issuer, agentId },
+      { commandId: command.id, action: command.action, issuer: command.issuer },
       'command received',
     );
 
@@ -406,7 +403,6 @@ export class CommandPipeline {
       commandId: context.commandId,
       action: context.action,
       issuer: context.issuer,
-      agentId: context.agentId,
     };
   }
 
@@ -425,7 +421,6 @@ export class CommandPipeline {
       {
         commandId: command.id,
         issuer: command.issuer,
-        agentId: this.#options.agentId,
         replyTo: command.replyTo,
       },
       'replyTo is not the issuer replies topic, ignored',

@@ -77,7 +77,7 @@ export class ResultPublisher {
       }
 
       this.#logger.info(
-        { commandId: entry.id, agentId: entry.result.agentId, outcome: entry.result.outcome },
+        { commandId: entry.id, outcome: entry.result.outcome },
         'publishing a stored result',
       );
       void this.deliver(entry.result, { replyTo: entry.replyTo, recorded: true });
@@ -135,14 +135,11 @@ export class ResultPublisher {
       }
 
       this.#logger.debug(
-        { commandId: result.commandId, agentId: result.agentId, outcome: result.outcome },
+        { commandId: result.commandId, outcome: result.outcome },
         'result published',
       );
     } catch (error) {
-      this.#logger.warn(
-        { err: error, commandId: result.commandId, agentId: result.agentId },
-        'result not published yet',
-      );
+      this.#logger.warn({ err: error, commandId: result.commandId }, 'result not published yet');
     }
   }
 }

@@ -63,7 +63,7 @@ export class TrustState {
   /** Fetches once now, then every hour; failures keep the last good values. */
   async start(): Promise<void> {
     if (this.#source.authUrl === undefined) {
-      this.#logger.info({ agentId: this.#source.agentId }, 'trust refresh off (no auth url)');
+      this.#logger.info({ authUrl: null }, 'trust refresh off (no auth url)');
       return;
     }
 
@@ -94,13 +94,13 @@ export class TrustState {
 
       this.replace({ trustRoot: fresh.trustRoot, groups: fresh.groups });
       this.#logger.info(
-        { agentId, keys: fresh.trustRoot.keys.map((key) => key.kid), groups: fresh.groups },
+        { keys: fresh.trustRoot.keys.map((key) => key.kid), groups: fresh.groups },
         'trust refreshed',
       );
 
       return true;
     } catch (error) {
-      this.#logger.warn({ agentId, err: error }, 'trust refresh failed, keeping the last values');
+      this.#logger.warn({ err: error }, 'trust refresh failed, keeping the last values');
 
       return false;
     }
