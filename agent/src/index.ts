@@ -32,3 +32,23 @@ export {
 } from './actions/resolve-accounts.js';
 export { isShutdownReason, ShutdownReason } from './actions/stop-reasons.js';
 export type { ActionRunner, RunOutcome, RunRequest } from './actions/types.js';
+export { Agent, AgentStartError, startAgent, type AgentOptions } from './agent.js';
+export { withBuiltIns } from './built-ins.js';
+export {
+  AgentCredentials,
+  CredentialsError,
+  readCredentials,
+  writeCredentials,
+} from './enroll/credentials-file.js';
+export { enroll, EnrollError, type EnrollOptions } from './enroll/enroll.js';
+export { createLogger, type Logger } from './logger.js';
+export {
+  DEFAULT_RECONNECT_TIMINGS,
+  ReconnectSchedule,
+  type ReconnectTimings,
+} from './mqtt/reconnect-schedule.js';
+export type { AbortReason } from './pipeline/command-pipeline.js';
+export { AGENT_STATES, type AgentState } from './service/agent-state.js';
+export { runAgentProcess, type AgentParts, type RunProcessOptions } from './service/run-agent.js';
+export { ReplayStore, type StoredCommand } from './state/replay-store.js';
+export { agentVersion } from './version.js';

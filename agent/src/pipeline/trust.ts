@@ -1,0 +1,204 @@
+import {
+  AgentTrustResponse,
+  CLOCK_TOLERANCE_SECONDS,
+  describeIssues,
+  safeParse,
+  verifyCredential,
+  verifyMessageWithClaims,
+  type Cancel,
+  type Command,
+  type CredentialClaims,
+  type TrustRoot,
+  type VerifyResult,
+} from '@beckon/shared';
+import type { Logger } from '../logger.js';
+
+export const TRUST_REFRESH_INTERVAL_MS = 60 * 60 * 1_000;
+/** The trust endpoint answers from memory; ten seconds is a dead or unreachable service. */
+export const TRUST_FETCH_TIMEOUT_MS = 10_000;
+/** Apps renew credentials often; a thousand distinct live tokens is far beyond a real fleet. */
+const MAX_CACHED_CREDENTIALS = 1_000;
+const MAX_TRUST_RESPONSE_BYTES = 256 * 1_024;
+
+export interface TrustSnapshot {
+  readonly trustRoot: TrustRoot;
+  readonly groups: readonly string[];
+}
+
+export interface TrustSource {
+  /** The auth-service public listener; absent means the credentials file is the only source. */
+  readonly authUrl?: string;
+  readonly agentId: string;
+  /** Read at each refresh, so a rotated password is used. */
+  readonly basicAuth: () => Promise<{ readonly username: string; readonly password: string }>;
+}
+
+interface CachedCredential {
+  readonly claims: CredentialClaims;
+  readonly expiresAtMs: number;
+}
+
+/**
+ * The agent's view of the trust root and its own groups, kept fresh from the auth-service,
+ * and the verifier of signed commands. Verified credentials are cached by token until they
+ * expire, so a burst of commands from one app costs one JWT verification.
+ */
+export class TrustState {
+  readonly #logger: Logger;
+  readonly #source: TrustSource;
+  #snapshot: TrustSnapshot;
+  #cache = new Map<string, CachedCredential>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(initial: TrustSnapshot, source: TrustSource, logger: Logger) {
+    this.#snapshot = initial;
+    this.#source = source;
+    this.#logger = logger;
+  }
+
+  get snapshot(): TrustSnapshot {
+    return this.#snapshot;
+  }
+
+  /** Fetches once now, then every hour; failures keep the last good values. */
+  async start(): Promise<void> {
+    if (this.#source.authUrl === undefined) {
+      this.#logger.info({ authUrl: null }, 'trust refresh off (no auth url)');
+      return;
+    }
+
+    await this.refresh();
+    this.#timer = setInterval(() => void this.refresh(), TRUST_REFRESH_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One refresh from `GET <authUrl>/v1/agent/trust`; never throws. */
+  async refresh(): Promise<boolean> {
+    const { authUrl, agentId } = this.#source;
+
+    if (authUrl === undefined) {
+      return false;
+    }
+
+    try {
+      const fresh = await this.#fetch(authUrl);
+
+      if (fresh.agentId !== agentId) {
+        throw new Error(`the auth-service answered for agent ${fresh.agentId}`);
+      }
+
+      this.replace({ trustRoot: fresh.trustRoot, groups: fresh.groups });
+      this.#logger.info(
+        { keys: fresh.trustRoot.keys.map((key) => key.kid), groups: fresh.groups },
+        'trust refreshed',
+      );
+
+      return true;
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'trust refresh failed, keeping the last values');
+
+      return false;
+    }
+  }
+
+  /** Swaps in a new trust root and groups; cached credentials were checked against the old. */
+  replace(snapshot: TrustSnapshot): void {
+    this.#snapshot = snapshot;
+    this.#cache = new Map();
+  }
+
+  /** The agent's second gate: see `verifyMessage` in @beckon/shared. */
+  async verify(message: Command | Cancel): Promise<VerifyResult<CredentialClaims>> {
+    if (message.auth === undefined) {
+      return { ok: false, code: 'unsigned', message: 'message carries no signature envelope' };
+    }
+
+    const token = message.auth.credential;
+    const cached = this.#cachedClaims(token);
+    let claims: CredentialClaims;
+
+    if (cached === undefined) {
+      const checked = await verifyCredential(token, { trustRoot: this.#snapshot.trustRoot });
+
+      if (!checked.ok) {
+        return checked;
+      }
+
+      claims = checked.value;
+      this.#remember(token, claims);
+    } else {
+      claims = cached;
+    }
+
+    return verifyMessageWithClaims(message, claims, {
+      agentId: this.#source.agentId,
+      agentGroups: this.#snapshot.groups,
+    });
+  }
+
+  #cachedClaims(token: string): CredentialClaims | undefined {
+    const entry = this.#cache.get(token);
+
+    if (entry === undefined) {
+      return undefined;
+    }
+
+    if (Date.now() >= entry.expiresAtMs) {
+      this.#cache.delete(token);
+      return undefined;
+    }
+
+    return entry.claims;
+  }
+
+  #remember(token: string, claims: CredentialClaims): void {
+    if (this.#cache.size >= MAX_CACHED_CREDENTIALS) {
+      // Maps iterate in insertion order: drop the oldest.
+      const oldest = this.#cache.keys().next();
+
+      if (oldest.done !== true) {
+        this.#cache.delete(oldest.value);
+      }
+    }
+
+    // The same tolerance jwtVerify allowed, so the cache never outlives what it would accept.
+    this.#cache.set(token, {
+      claims,
+      expiresAtMs: (claims.exp + CLOCK_TOLERANCE_SECONDS) * 1_000,
+    });
+  }
+
+  async #fetch(authUrl: string): Promise<AgentTrustResponse> {
+    const url = new URL(authUrl);
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/agent/trust`;
+    const { username, password } = await this.#source.basicAuth();
+    const basic = Buffer.from(`${username}:${password}`).toString('base64');
+    const response = await fetch(url, {
+      headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(TRUST_FETCH_TIMEOUT_MS),
+      redirect: 'error',
+    });
+    const text = await response.text();
+
+    if (!response.ok) {
+      throw new Error(`GET ${url.pathname} answered HTTP ${response.status}`);
+    }
+
+    if (Buffer.byteLength(text) > MAX_TRUST_RESPONSE_BYTES) {
+      throw new Error(`GET ${url.pathname} answered more than ${MAX_TRUST_RESPONSE_BYTES} bytes`);
+    }
+
+    const parsed = safeParse(AgentTrustResponse, JSON.parse(text) as unknown);
+
+    if (!parsed.ok) {
+      throw new Error(`GET ${url.pathname} answer is not valid: ${describeIssues(parsed.issues)}`);
+    }
+
+    return parsed.value;
+  }
+}

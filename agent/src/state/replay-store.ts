@@ -1,0 +1,325 @@
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ActionName,
+  AppId,
+  CLOCK_TOLERANCE_SECONDS,
+  CommandId,
+  Result,
+  Timestamp,
+} from '@beckon/shared';
+import { z } from 'zod';
+import { syncFolder } from '../enroll/credentials-file.js';
+import type { Logger } from '../logger.js';
+
+// The agent's memory of commands, on disk, so that neither a redelivered QoS 1 message nor a
+// restart ever runs an action twice.
+//
+// Format: an append-only journal of JSON lines. A command is written (and fsynced) as
+// `accepted` before anything runs, its `result` is written (fsynced) before it is published,
+// and `published` once the broker acknowledged it. A crash between the steps leaves enough on
+// disk to finish the job: accepted without result = interrupted mid-action; result without
+// published = publish again.
+//
+// Bound: an id must be remembered for as long as a copy of its command could still be run,
+// and a command can only run before its expiresAt. So an entry is kept until its expiresAt
+// (plus the clock tolerance) has passed and its result is published; after that the expiry
+// check refuses any copy, whatever the broker's session expiry. On top of that at most
+// `maxEntries` live ids are kept; when that many unexpired ids are held the store refuses new
+// ones (the pipeline answers `unavailable`) rather than forget an id that could still run.
+
+export const JOURNAL_FILE = 'commands.journal';
+export const DEFAULT_MAX_ENTRIES = 100_000;
+const CLOCK_TOLERANCE_MS = CLOCK_TOLERANCE_SECONDS * 1_000;
+/** Rewrite the journal once it holds this many lines and at least 4x the live entries. */
+const COMPACT_MIN_LINES = 1_000;
+const COMPACT_RATIO = 4;
+
+const Hash = z.string().regex(/^[0-9a-f]{64}$/);
+
+const AcceptedRecord = z.strictObject({
+  t: z.literal('accepted'),
+  id: CommandId,
+  /** SHA-256 of the payload as received: tells a redelivery from a reused id. */
+  hash: Hash,
+  expiresAt: Timestamp,
+  receivedAt: Timestamp,
+  action: ActionName,
+  issuer: AppId,
+  replyTo: z.string().max(1_024).optional(),
+  correlationData: z.string().max(256).optional(),
+});
+
+const ResultRecord = z.strictObject({ t: z.literal('result'), id: CommandId, result: Result });
+const PublishedRecord = z.strictObject({ t: z.literal('published'), id: CommandId });
+const JournalRecord = z.discriminatedUnion('t', [AcceptedRecord, ResultRecord, PublishedRecord]);
+
+type AcceptedRecord = z.infer<typeof AcceptedRecord>;
+type JournalRecord = z.infer<typeof JournalRecord>;
+
+export type CommandRecord = Omit<AcceptedRecord, 't'>;
+
+export interface StoredCommand extends CommandRecord {
+  result?: Result;
+  published: boolean;
+}
+
+export class StoreFullError extends Error {
+  override readonly name = 'StoreFullError';
+}
+
+export interface ReplayStoreOptions {
+  readonly maxEntries?: number;
+  readonly logger: Logger;
+  /** Injected by tests that need to move time. */
+  readonly now?: () => number;
+}
+
+export class ReplayStore {
+  readonly #dir: string;
+  readonly #logger: Logger;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, StoredCommand>();
+  #handle: FileHandle | undefined;
+  #lines = 0;
+  #tail: Promise<void> = Promise.resolve();
+
+  private constructor(dir: string, options: ReplayStoreOptions) {
+    this.#dir = dir;
+    this.#logger = options.logger;
+    this.#maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Opens (creating) the store in `dir`, replays its journal and compacts it. */
+  static async open(dir: string, options: ReplayStoreOptions): Promise<ReplayStore> {
+    const store = new ReplayStore(dir, options);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await store.#load();
+    await store.#compact();
+
+    return store;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  lookup(id: string): Readonly<StoredCommand> | undefined {
+    return this.#entries.get(id);
+  }
+
+  /** Commands that need finishing after a restart: no result yet, or a result not published. */
+  unfinished(): readonly Readonly<StoredCommand>[] {
+    return [...this.#entries.values()].filter((entry) => !entry.published);
+  }
+
+  /** Records a command as accepted, durably, before it runs. Throws StoreFullError. */
+  async accept(record: CommandRecord): Promise<void> {
+    if (this.#entries.has(record.id)) {
+      throw new Error(`command ${record.id} is already recorded`);
+    }
+
+    if (this.#entries.size >= this.#maxEntries) {
+      this.#prune();
+    }
+
+    if (this.#entries.size >= this.#maxEntries) {
+      throw new StoreFullError(`the replay store holds ${this.#maxEntries} unexpired command ids`);
+    }
+
+    this.#entries.set(record.id, { ...record, published: false });
+
+    try {
+      await this.#append({ t: 'accepted', ...record }, true);
+    } catch (error) {
+      // Not on disk means not accepted: the caller answers and nothing runs.
+      this.#entries.delete(record.id);
+      throw error;
+    }
+  }
+
+  /** Records the result, durably, before it is published. */
+  async recordResult(id: string, result: Result): Promise<void> {
+    const entry = this.#entries.get(id);
+
+    if (entry === undefined) {
+      throw new Error(`command ${id} was never accepted`);
+    }
+
+    entry.result = result;
+    await this.#append({ t: 'result', id, result }, true);
+  }
+
+  /**
+   * Marks the result as acknowledged by the broker. Not fsynced: losing this line in a crash
+   * only means the same result is published once more, which receivers treat as a duplicate.
+   */
+  async markPublished(id: string): Promise<void> {
+    const entry = this.#entries.get(id);
+
+    if (entry === undefined || entry.published) {
+      return;
+    }
+
+    entry.published = true;
+    await this.#append({ t: 'published', id }, false);
+    await this.#maybeCompact();
+  }
+
+  async close(): Promise<void> {
+    await this.#enqueue(async () => {
+      await this.#handle?.close();
+      this.#handle = undefined;
+    });
+  }
+
+  #enqueue(step: () => Promise<void>): Promise<void> {
+    const next = this.#tail.then(step);
+    // The chain must survive a failed step so that later writes still run in order.
+    this.#tail = next.catch(() => undefined);
+
+    return next;
+  }
+
+  #append(record: JournalRecord, durable: boolean): Promise<void> {
+    return this.#enqueue(async () => {
+      const handle = this.#handle;
+
+      if (handle === undefined) {
+        throw new Error('the replay store is closed');
+      }
+
+      await handle.write(`${JSON.stringify(record)}\n`);
+      this.#lines += 1;
+
+      if (durable) {
+        await handle.datasync();
+      }
+    });
+  }
+
+  async #load(): Promise<void> {
+    let text = '';
+
+    try {
+      text = await readFile(join(this.#dir, JOURNAL_FILE), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw error;
+      }
+    }
+
+    const lines = text.split('\n').filter((line) => line !== '');
+
+    lines.forEach((line, index) => {
+      const record = parseLine(line);
+
+      if (record === undefined) {
+        // A crash can tear the last line; anything else unreadable is reported and skipped.
+        const torn = index === lines.length - 1;
+        this.#logger[torn ? 'warn' : 'error'](
+          { line: index + 1, file: JOURNAL_FILE },
+          torn ? 'journal ends in a torn line' : 'journal line unreadable',
+        );
+        return;
+      }
+
+      this.#apply(record);
+    });
+  }
+
+  #apply(record: JournalRecord): void {
+    switch (record.t) {
+      case 'accepted': {
+        const { t: _t, ...command } = record;
+        this.#entries.set(record.id, { ...command, published: false });
+        return;
+      }
+      case 'result': {
+        const entry = this.#entries.get(record.id);
+
+        if (entry !== undefined) {
+          entry.result = record.result;
+        }
+        return;
+      }
+      case 'published': {
+        const entry = this.#entries.get(record.id);
+
+        if (entry !== undefined) {
+          entry.published = true;
+        }
+        return;
+      }
+    }
+  }
+
+  #prune(): void {
+    const now = this.#now();
+
+    for (const [id, entry] of this.#entries) {
+      if (entry.published && Date.parse(entry.expiresAt) + CLOCK_TOLERANCE_MS < now) {
+        this.#entries.delete(id);
+      }
+    }
+  }
+
+  async #maybeCompact(): Promise<void> {
+    if (this.#lines >= COMPACT_MIN_LINES && this.#lines >= COMPACT_RATIO * this.#entries.size) {
+      await this.#compact();
+    }
+  }
+
+  // Write-temp-then-rename: at every instant the journal on disk is either the old one or the
+  // complete new one.
+  #compact(): Promise<void> {
+    return this.#enqueue(async () => {
+      this.#prune();
+
+      const path = join(this.#dir, JOURNAL_FILE);
+      const temp = `${path}.tmp`;
+      const lines = [...this.#entries.values()].flatMap((entry) => snapshotLines(entry));
+      const tempHandle = await open(temp, 'w', 0o600);
+
+      try {
+        await tempHandle.writeFile(lines.map((line) => `${line}\n`).join(''));
+        await tempHandle.sync();
+      } finally {
+        await tempHandle.close();
+      }
+
+      await this.#handle?.close();
+      await rename(temp, path);
+      await syncFolder(this.#dir);
+      this.#handle = await open(path, 'a', 0o600);
+      this.#lines = lines.length;
+    });
+  }
+}
+
+function parseLine(line: string): JournalRecord | undefined {
+  try {
+    const parsed = JournalRecord.safeParse(JSON.parse(line));
+
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function snapshotLines(entry: StoredCommand): string[] {
+  const { result, published, ...command } = entry;
+  const lines = [JSON.stringify({ t: 'accepted', ...command })];
+
+  if (result !== undefined) {
+    lines.push(JSON.stringify({ t: 'result', id: entry.id, result }));
+  }
+
+  if (published) {
+    lines.push(JSON.stringify({ t: 'published', id: entry.id }));
+  }
+
+  return lines;
+}
