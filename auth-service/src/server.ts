@@ -1,0 +1,211 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { createAdminRouter } from './admin-api/admin-router.js';
+import type { ExplainResult } from './admin-api/trust-audit-routes.js';
+import type { AuthServiceConfig } from './config/schema.js';
+import { StoreDirectory } from './directory/store-directory.js';
+import type { AclAccess, DirectorySource } from './directory/types.js';
+import { registerHealthRoutes } from './http/health-routes.js';
+import { startListener, type Listener } from './http/listener.js';
+import { Router } from './http/router.js';
+import { createPublicRouter } from './public-api/public-router.js';
+import { createLoginThrottles, type ServiceContext } from './service-context.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+import { ensureTrustRoot } from './trust/ensure-trust-root.js';
+
+/**
+ * The broker-facing half of the service, built by another module: it answers the plug's and
+ * go-auth's requests on the broker listener and explains decisions for the admin API.
+ */
+export interface BrokerChecks {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  explain(username: string, topic: string, access: AclAccess): ExplainResult;
+  close(): void | Promise<void>;
+}
+
+export interface BrokerChecksContext {
+  readonly directory: DirectorySource;
+  /** The config's opaque `brokerChecks` section, for the module's own options parser. */
+  readonly options: unknown;
+  readonly config: AuthServiceConfig;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: Logger;
+}
+
+/** Builds the broker checks once the directory is loaded. */
+export type BrokerChecksFactory = (
+  context: BrokerChecksContext,
+) => BrokerChecks | Promise<BrokerChecks>;
+
+export interface StartAuthServiceOptions {
+  /** Already validated (`loadConfig`). */
+  readonly config: AuthServiceConfig;
+  readonly logger: Logger;
+  /** Handed to the broker-checks factory; defaults to an empty record. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Without it the broker listener is not started. */
+  readonly brokerChecks?: BrokerChecksFactory;
+  /** Renders `/metrics` on the admin listener (Prometheus text); without it `/metrics` is 404. */
+  readonly renderMetrics?: () => string;
+  /** Install SIGTERM/SIGINT handlers that shut the service down (the CLI's `serve` does). */
+  readonly handleSignals?: boolean;
+}
+
+export interface AuthService {
+  /** Bound ports; `broker` only when broker checks were injected. */
+  readonly ports: { readonly admin: number; readonly public: number; readonly broker?: number };
+  readonly store: Store;
+  readonly directory: StoreDirectory;
+  /** Resolves when the service has stopped, by `close()` or a signal. */
+  readonly closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+// The broker listener belongs to the broker checks, except for the health endpoints.
+function brokerHandler(
+  checks: BrokerChecks,
+  health: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.url === '/healthz' || req.url === '/readyz') {
+      health(req, res);
+    } else {
+      checks.handle(req, res);
+    }
+  };
+}
+
+/** Opens the store, loads the directory and starts the listeners. */
+export async function startAuthService(options: StartAuthServiceOptions): Promise<AuthService> {
+  const { config, logger } = options;
+  const store = await openStore(config.store, logger);
+  let directory: StoreDirectory | undefined;
+  let checks: BrokerChecks | undefined;
+  const listeners: Listener[] = [];
+
+  try {
+    await ensureTrustRoot(store);
+    directory = await StoreDirectory.open(store, config.issuer, logger);
+    checks = await options.brokerChecks?.({
+      directory,
+      options: config.brokerChecks ?? {},
+      config,
+      env: options.env ?? {},
+      logger,
+    });
+  } catch (error) {
+    directory?.close();
+    await store.close();
+
+    throw error;
+  }
+
+  const loaded = directory;
+  const context: ServiceContext = {
+    config,
+    store,
+    directory: loaded,
+    logger,
+    failedLogins: createLoginThrottles(config),
+  };
+  const ready = (): Promise<boolean> => store.ping();
+  const adminRouter = createAdminRouter(
+    context,
+    {
+      ready,
+      ...(checks === undefined ? {} : { explain: checks.explain.bind(checks) }),
+      ...(options.renderMetrics === undefined ? {} : { renderMetrics: options.renderMetrics }),
+    },
+    logger,
+  );
+  const publicRouter = createPublicRouter(context, ready, logger);
+  const healthRouter = new Router(logger);
+
+  registerHealthRoutes(healthRouter, ready);
+
+  let resolveClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let closing: Promise<void> | undefined;
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'shutting down');
+    void close();
+  };
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      if (options.handleSignals === true) {
+        for (const signal of SHUTDOWN_SIGNALS) {
+          process.off(signal, onSignal);
+        }
+      }
+
+      await Promise.all(listeners.map((listener) => listener.close()));
+      await checks?.close();
+      loaded.close();
+      await store.close();
+      logger.info('stopped');
+      resolveClosed();
+    })();
+
+    return closing;
+  };
+
+  try {
+    listeners.push(
+      await startListener({
+        name: 'admin',
+        ...config.listeners.admin,
+        logger,
+        handle: (req, res) => void adminRouter.handle(req, res),
+      }),
+      await startListener({
+        name: 'public',
+        ...config.listeners.public,
+        logger,
+        handle: (req, res) => void publicRouter.handle(req, res),
+      }),
+    );
+
+    if (checks !== undefined) {
+      listeners.push(
+        await startListener({
+          name: 'broker',
+          ...config.listeners.broker,
+          logger,
+          handle: brokerHandler(checks, (req, res) => void healthRouter.handle(req, res)),
+        }),
+      );
+    }
+  } catch (error) {
+    await close();
+
+    throw error;
+  }
+
+  if (options.handleSignals === true) {
+    for (const signal of SHUTDOWN_SIGNALS) {
+      process.on(signal, onSignal);
+    }
+  }
+
+  const port = (name: string): number | undefined =>
+    listeners.find((listener) => listener.name === name)?.port;
+
+  return {
+    ports: {
+      admin: port('admin') ?? 0,
+      public: port('public') ?? 0,
+      ...(checks === undefined ? {} : { broker: port('broker') ?? 0 }),
+    },
+    store,
+    directory: loaded,
+    closed,
+    close,
+  };
+}
