@@ -2,18 +2,24 @@ import type { Logger } from 'pino';
 import { PostgresDriver } from './postgres-driver.js';
 import { SqliteDriver } from './sqlite-driver.js';
 import { SqlStore } from './sql-store.js';
+import type { SqlDriver } from './sql-driver.js';
 import type { Store } from './store.js';
 
 export type StoreConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
   | { readonly kind: 'postgres'; readonly url: string };
 
-/** Opens the configured store and brings its schema up to date. */
-export async function openStore(config: StoreConfig, logger: Logger): Promise<Store> {
+/** A connection to the configured database, without running migrations. */
+export function createDriver(config: StoreConfig, logger: Logger): SqlDriver {
   switch (config.kind) {
     case 'sqlite':
-      return SqlStore.open(new SqliteDriver(config.path), logger);
+      return new SqliteDriver(config.path);
     case 'postgres':
-      return SqlStore.open(new PostgresDriver(config.url, logger), logger);
+      return new PostgresDriver(config.url, logger);
   }
+}
+
+/** Opens the configured store and brings its schema up to date. */
+export async function openStore(config: StoreConfig, logger: Logger): Promise<Store> {
+  return SqlStore.open(createDriver(config, logger), logger);
 }

@@ -84,13 +84,12 @@ function toGrant(row: SqlRow): GrantRecord {
 
 function toSubject(row: SqlRow): AclSubject {
   const kind = text(row.subject_kind);
-  const value = text(row.subject_value);
 
   if (kind === 'principal') {
-    return { kind: 'principal', id: value };
+    return { kind: 'principal', id: text(row.subject_value) };
   }
 
-  return kind === 'group' ? { kind: 'group', name: value } : { kind: 'all' };
+  return kind === 'group' ? { kind: 'group', name: text(row.subject_value) } : { kind: 'all' };
 }
 
 function subjectValue(subject: AclSubject): string | null {

@@ -1,8 +1,12 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue, TransactionMode } from './sql-driver.js';
 
-/** How long a writer waits for another process's write lock before giving up. */
+/** How long a writer waits for another connection's write lock before giving up. */
 const BUSY_TIMEOUT_MS = 5_000;
+
+/** Pause between attempts to take the write lock. */
+const BUSY_RETRY_DELAY_MS = 5;
 
 /**
  * How often to look for commits by other processes on the same file (the CLI's import, a
@@ -21,7 +25,10 @@ export class SqliteDriver implements SqlDriver {
   #inTransaction = false;
 
   constructor(path: string) {
-    this.#db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    // No busy timeout inside SQLite: it would wait by blocking the event loop (and with it every
+    // broker check). Taking the write lock is retried asynchronously instead; in WAL mode
+    // readers never wait.
+    this.#db = new Database(path, { timeout: 0 });
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('foreign_keys = ON');
@@ -39,7 +46,12 @@ export class SqliteDriver implements SqlDriver {
     mode: TransactionMode,
     fn: (sql: SqlExecutor) => Promise<T>,
   ): Promise<T> {
-    this.#db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+    if (mode === 'write') {
+      await this.#beginImmediate();
+    } else {
+      this.#db.exec('BEGIN');
+    }
+
     this.#inTransaction = true;
 
     try {
@@ -56,6 +68,24 @@ export class SqliteDriver implements SqlDriver {
       throw error;
     } finally {
       this.#inTransaction = false;
+    }
+  }
+
+  async #beginImmediate(): Promise<void> {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+
+    for (;;) {
+      try {
+        this.#db.exec('BEGIN IMMEDIATE');
+
+        return;
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) {
+          throw error;
+        }
+      }
+
+      await delay(BUSY_RETRY_DELAY_MS);
     }
   }
 
@@ -139,4 +169,8 @@ export class SqliteDriver implements SqlDriver {
     await this.#queue;
     this.#db.close();
   }
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && error.code === 'SQLITE_BUSY';
 }
