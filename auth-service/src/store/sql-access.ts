@@ -178,7 +178,7 @@ export class SqlAccess implements StoreWriter {
   readonly #sql: SqlExecutor;
   readonly #actor: string;
   readonly #revision: number;
-  #auditCount = 0;
+  readonly #entries: AuditEntry[] = [];
 
   constructor(sql: SqlExecutor, actor = '', revision = 0) {
     this.#sql = sql;
@@ -186,8 +186,9 @@ export class SqlAccess implements StoreWriter {
     this.#revision = revision;
   }
 
-  get auditCount(): number {
-    return this.#auditCount;
+  /** What this transaction recorded, for the change log once it commits. */
+  get entries(): readonly AuditEntry[] {
+    return this.#entries;
   }
 
   async revision(): Promise<number> {
@@ -575,13 +576,13 @@ export class SqlAccess implements StoreWriter {
   }
 
   async audit(entry: AuditEntry): Promise<void> {
-    this.#auditCount += 1;
+    this.#entries.push(entry);
     await this.#sql.run(
       `INSERT INTO audit_log (revision, seq, at, actor, action, target, detail_json)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
       [
         this.#revision,
-        this.#auditCount,
+        this.#entries.length,
         Date.now(),
         this.#actor,
         entry.action,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { migrate } from './migrations.js';
 import { SqlAccess } from './sql-access.js';
+import type { AuditEntry } from './records.js';
 import type { SqlDriver } from './sql-driver.js';
 import type { RevisionListener, Store, StoreReader, StoreWriter } from './store.js';
 
@@ -55,6 +56,7 @@ export class SqlStore implements Store {
 
   async mutate<T>(actor: string, fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
     let revision = 0;
+    let entries: readonly AuditEntry[] = [];
     let outcome: T;
 
     try {
@@ -69,9 +71,11 @@ export class SqlStore implements Store {
         const access = new SqlAccess(sql, actor, revision);
         const result = await fn(access);
 
-        if (access.auditCount === 0) {
+        if (access.entries.length === 0) {
           throw new NothingChanged(result);
         }
+
+        entries = access.entries;
 
         await this.#driver.announce(sql, revision);
 
@@ -83,6 +87,13 @@ export class SqlStore implements Store {
       }
 
       throw error;
+    }
+
+    for (const entry of entries) {
+      this.#logger.info(
+        { actor, action: entry.action, target: entry.target, revision, ...idsOf(entry.target) },
+        'change committed',
+      );
     }
 
     // Always told, even when a poll saw this revision first: listeners make sure they are at
@@ -165,4 +176,13 @@ export class SqlStore implements Store {
       }
     }
   }
+}
+
+// Log lines about an agent or app carry its id under the usual key.
+function idsOf(target: string): { agentId?: string; appId?: string } {
+  if (target.startsWith('agent:')) {
+    return { agentId: target.slice('agent:'.length) };
+  }
+
+  return target.startsWith('app:') ? { appId: target.slice('app:'.length) } : {};
 }

@@ -23,7 +23,7 @@ export interface TestService {
 /** A real service on free ports over a fresh SQLite file, with one admin token. */
 export async function startTestService(
   overrides: Partial<AuthServiceConfigInput> = {},
-  extra: Partial<Pick<StartAuthServiceOptions, 'brokerChecks' | 'renderMetrics'>> = {},
+  extra: Partial<Pick<StartAuthServiceOptions, 'brokerChecks' | 'renderMetrics' | 'logger'>> = {},
 ): Promise<TestService> {
   const folder = mkdtempSync(join(tmpdir(), 'beckon-auth-service-'));
   const config = AuthServiceConfig.parse({
@@ -36,7 +36,11 @@ export async function startTestService(
     issuer: 'beckon-test',
     ...overrides,
   });
-  const service = await startAuthService({ config, logger: silentLogger, ...extra });
+  const service = await startAuthService({
+    config,
+    logger: extra.logger ?? silentLogger,
+    ...extra,
+  });
   const adminToken = generateToken('bat');
 
   await service.store.mutate('test', async (writer) => {
