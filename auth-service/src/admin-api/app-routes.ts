@@ -4,11 +4,12 @@ import {
   BrokerTokenResponse,
   CredentialHttpRequest,
   CredentialHttpResponse,
+  issueCredential,
   type Grant,
   type PublicJwk,
+  type TrustRootSigner,
 } from '@beckon/shared';
 import { calculateJwkThumbprint, decodeJwt, type JWK } from 'jose';
-import { issueCredential } from '@beckon/shared';
 import type { DirectorySnapshot } from '../directory/types.js';
 import { ApiError } from '../http/api-error.js';
 import { authenticatePrincipal } from '../http/authenticate.js';
@@ -70,7 +71,7 @@ async function sameKey(a: PublicJwk, b: PublicJwk): Promise<boolean> {
   return left === right;
 }
 
-async function activeSigner(context: ServiceContext) {
+async function activeSigner(context: ServiceContext): Promise<TrustRootSigner> {
   const signer = await context.directory.activeSigner();
 
   if (signer === undefined) {

@@ -4,11 +4,7 @@ import { newRecordId } from '../admin-api/record-id.js';
 import type { AuthServiceConfig } from '../config/schema.js';
 import { parseAclFile, type ImportedRule } from '../import/acl-file.js';
 import { importMosquitto } from '../import/import-mosquitto.js';
-import {
-  parsePasswordFile,
-  type ImportProblem,
-  type PasswordEntry,
-} from '../import/password-file.js';
+import { parsePasswordFile, type ImportProblem } from '../import/password-file.js';
 import { generateToken } from '../secrets/generate-secret.js';
 import { tokenDigest } from '../secrets/token-digest.js';
 import { migrate } from '../store/migrations.js';
@@ -16,6 +12,11 @@ import { createDriver, openStore } from '../store/open-store.js';
 import type { CommandOutput } from './admin-commands.js';
 import { assertOnly, positionalArgs, requiredFlag, stringFlag, type Flags } from './flags.js';
 import { UsageError } from './usage.js';
+
+/** A command that ran but could not do what was asked: exit code 1. */
+export class CommandFailure extends Error {
+  override readonly name = 'CommandFailure';
+}
 
 /** The prefix of admin tokens. */
 export const ADMIN_TOKEN_PREFIX = 'bat';
@@ -154,11 +155,6 @@ export async function runAdminToken(
   }
 }
 
-/** A command that ran but could not do what was asked: exit code 1. */
-export class CommandFailure extends Error {
-  override readonly name = 'CommandFailure';
-}
-
 function problemText(problem: ImportProblem): string {
   return `${problem.file}:${problem.line}: ${problem.message}`;
 }
@@ -185,12 +181,11 @@ export async function runImport(
     aclFile === undefined
       ? { rules: [] as ImportedRule[], problems: [] as ImportProblem[] }
       : parseAclFile(readText(aclFile, 'ACL'), aclFile);
-  const entries: PasswordEntry[] = passwords.entries;
   const store = await openStore(config.store, logger);
 
   try {
     const summary = await importMosquitto(store, {
-      entries,
+      entries: passwords.entries,
       rules: acl.rules,
       kind: as === 'agents' ? 'agent' : 'app',
       actor: CLI_ACTOR,
