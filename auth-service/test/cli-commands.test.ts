@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,8 +193,6 @@ describe('beckon-auth serve', () => {
     async () => {
       await ensureBuilt();
 
-      const { mkdtempSync, rmSync } = await import('node:fs');
-      const { tmpdir } = await import('node:os');
       const folder = mkdtempSync(join(tmpdir(), 'beckon-serve-'));
       const child = spawnCli(['serve'], {
         BECKON_AUTH_SQLITE_PATH: join(folder, 'auth.db'),

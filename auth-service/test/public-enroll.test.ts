@@ -1,4 +1,5 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentTrustResponse, EnrollResponse } from '@beckon/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,6 @@ import { at, call, startTestService, textAt, type TestService } from './helpers/
 
 describe('public API', () => {
   let test: TestService;
-  let staticDir: string;
 
   beforeAll(async () => {
     test = await startTestService({
@@ -16,8 +16,6 @@ describe('public API', () => {
       publicLimits: { burst: 1_000, perSecond: 1_000 },
       loginThrottle: { maxFailures: 50, windowSeconds: 60 },
     });
-    staticDir = join(test.folder, 'static');
-    mkdirSync(staticDir);
   });
 
   afterAll(async () => {
@@ -231,12 +229,9 @@ describe('public API limits and files', () => {
 
 describe('public API static files', () => {
   let test: TestService;
+  const folder = mkdtempSync(join(tmpdir(), 'beckon-static-'));
 
   beforeAll(async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const folder = mkdtempSync(join(tmpdir(), 'beckon-static-'));
-
     writeFileSync(join(folder, 'install.sh'), '#!/bin/sh\necho install\n');
     writeFileSync(join(folder, 'beckon-agent.tgz'), Buffer.from([0x1f, 0x8b, 0x08, 0x00]));
     mkdirSync(join(folder, 'sub'));
@@ -248,6 +243,7 @@ describe('public API static files', () => {
 
   afterAll(async () => {
     await test.close();
+    rmSync(folder, { recursive: true, force: true });
   });
 
   it('serves the install script and agent files with their content types', async () => {
