@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreDirectory } from '../src/directory/store-directory.js';
 import type { DirectorySnapshot } from '../src/directory/types.js';
@@ -5,6 +6,7 @@ import { migrate, MIGRATIONS } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open-store.js';
 import { PostgresDriver } from '../src/store/postgres-driver.js';
 import { SqliteDriver } from '../src/store/sqlite-driver.js';
+import { SqlStore } from '../src/store/sql-store.js';
 import type { Store, StoreWriter } from '../src/store/store.js';
 import { BACKENDS, nextValue, silentLogger, type TestDatabase } from './helpers/backends.js';
 
@@ -373,5 +375,48 @@ describe.each(BACKENDS)('store on $name', (backend) => {
     const results = await Promise.all([take(store), take(other)]);
 
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe('store on postgres, change notification', () => {
+  it('reaches another replica through LISTEN/NOTIFY, not only the revision poll', async () => {
+    const database = await BACKENDS[1].create();
+    const config = database.config;
+
+    if (config.kind !== 'postgres') {
+      throw new Error('expected a PostgreSQL database');
+    }
+
+    const writer = await openStore(config, silentLogger);
+    // A poll this slow never fires during the test, so only a notification can arrive.
+    const listener = await SqlStore.open(
+      new PostgresDriver(config.url, silentLogger, { revisionPollIntervalMs: 3_600_000 }),
+      silentLogger,
+    );
+
+    try {
+      const seen = nextValue<number>(
+        (deliver) => listener.onRevision(deliver),
+        (revision) => revision > 0,
+      );
+
+      const progress = { heard: false };
+
+      void seen.then(() => {
+        progress.heard = true;
+      });
+
+      // The LISTEN connection starts asynchronously: commit until a notification is heard.
+      for (let attempt = 0; !progress.heard && attempt < 50; attempt += 1) {
+        await writer.mutate('test', (tx) => addAgent(tx, `n-${attempt}`));
+        await Promise.race([seen, delay(100)]);
+      }
+
+      expect(await seen).toBeGreaterThan(0);
+    } finally {
+      await listener.close();
+      await writer.close();
+      await database.drop();
+    }
   });
 });

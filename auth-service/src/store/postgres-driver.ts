@@ -9,7 +9,7 @@ const CHANGE_CHANNEL = 'beckon_auth_changes';
  * Safety net under LISTEN/NOTIFY: a notification is lost while the listening connection is
  * down, so every replica also compares the stored revision this often.
  */
-const REVISION_POLL_INTERVAL_MS = 2_000;
+const DEFAULT_REVISION_POLL_INTERVAL_MS = 2_000;
 
 /** Wait before re-opening a dropped LISTEN connection. */
 const LISTEN_RECONNECT_DELAY_MS = 1_000;
@@ -35,10 +35,16 @@ export class PostgresDriver implements SqlDriver {
   readonly #url: string;
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
+  readonly #pollIntervalMs: number;
 
-  constructor(url: string, logger: Logger) {
+  constructor(
+    url: string,
+    logger: Logger,
+    options: { readonly revisionPollIntervalMs?: number } = {},
+  ) {
     this.#url = url;
     this.#logger = logger;
+    this.#pollIntervalMs = options.revisionPollIntervalMs ?? DEFAULT_REVISION_POLL_INTERVAL_MS;
     this.#pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
     this.#pool.on('error', (err) => this.#logger.warn({ err }, 'idle store connection failed'));
   }
@@ -131,7 +137,7 @@ export class PostgresDriver implements SqlDriver {
       }, LISTEN_RECONNECT_DELAY_MS);
     };
 
-    const poll = setInterval(onSignal, REVISION_POLL_INTERVAL_MS);
+    const poll = setInterval(onSignal, this.#pollIntervalMs);
 
     poll.unref();
     void listen();
