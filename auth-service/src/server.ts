@@ -64,11 +64,10 @@ export interface AuthService {
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 // The broker listener belongs to the broker checks, except for the health endpoints.
-function brokerHandler(
-  checks: BrokerChecks,
-  health: (req: IncomingMessage, res: ServerResponse) => void,
-): (req: IncomingMessage, res: ServerResponse) => void {
+function brokerHandler(checks: BrokerChecks, health: RequestHandler): RequestHandler {
   return (req, res) => {
     if (req.url === '/healthz' || req.url === '/readyz') {
       health(req, res);
@@ -78,36 +77,70 @@ function brokerHandler(
   };
 }
 
-/** Opens the store, loads the directory and starts the listeners. */
-export async function startAuthService(options: StartAuthServiceOptions): Promise<AuthService> {
+// Starts each listener that has a handler; if one cannot bind, those already started stop.
+async function startListeners(
+  config: AuthServiceConfig,
+  logger: Logger,
+  handlers: { admin: RequestHandler; public: RequestHandler; broker?: RequestHandler },
+): Promise<Listener[]> {
+  const listeners: Listener[] = [];
+
+  try {
+    for (const name of ['admin', 'public', 'broker'] as const) {
+      const handle = handlers[name];
+
+      if (handle !== undefined) {
+        listeners.push(await startListener({ name, ...config.listeners[name], logger, handle }));
+      }
+    }
+
+    return listeners;
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+
+    throw error;
+  }
+}
+
+// The store, the directory over it (with a trust root), and the broker checks reading it.
+async function openParts(options: StartAuthServiceOptions): Promise<{
+  store: Store;
+  directory: StoreDirectory;
+  checks: BrokerChecks | undefined;
+}> {
   const { config, logger } = options;
   const store = await openStore(config.store, logger);
   let directory: StoreDirectory | undefined;
-  let checks: BrokerChecks | undefined;
-  const listeners: Listener[] = [];
 
   try {
     await ensureTrustRoot(store);
     directory = await StoreDirectory.open(store, config.issuer, logger);
-    checks = await options.brokerChecks?.({
+
+    const checks = await options.brokerChecks?.({
       directory,
       options: config.brokerChecks ?? {},
       config,
       env: options.env ?? {},
       logger,
     });
+
+    return { store, directory, checks };
   } catch (error) {
     directory?.close();
     await store.close();
 
     throw error;
   }
+}
 
-  const loaded = directory;
+/** Opens the store, loads the directory and starts the listeners. */
+export async function startAuthService(options: StartAuthServiceOptions): Promise<AuthService> {
+  const { config, logger } = options;
+  const { store, directory, checks } = await openParts(options);
   const context: ServiceContext = {
     config,
     store,
-    directory: loaded,
+    directory,
     logger,
     failedLogins: createLoginThrottles(config),
   };
@@ -125,6 +158,24 @@ export async function startAuthService(options: StartAuthServiceOptions): Promis
   const healthRouter = new Router(logger);
 
   registerHealthRoutes(healthRouter, ready);
+
+  let listeners: Listener[];
+
+  try {
+    listeners = await startListeners(config, logger, {
+      admin: (req, res) => void adminRouter.handle(req, res),
+      public: (req, res) => void publicRouter.handle(req, res),
+      ...(checks === undefined
+        ? {}
+        : { broker: brokerHandler(checks, (req, res) => void healthRouter.handle(req, res)) }),
+    });
+  } catch (error) {
+    await checks?.close();
+    directory.close();
+    await store.close();
+
+    throw error;
+  }
 
   let resolveClosed: () => void = () => undefined;
   const closed = new Promise<void>((resolve) => {
@@ -147,7 +198,7 @@ export async function startAuthService(options: StartAuthServiceOptions): Promis
 
       await Promise.all(listeners.map((listener) => listener.close()));
       await checks?.close();
-      loaded.close();
+      directory.close();
       await store.close();
       logger.info('stopped');
       resolveClosed();
@@ -155,38 +206,6 @@ export async function startAuthService(options: StartAuthServiceOptions): Promis
 
     return closing;
   };
-
-  try {
-    listeners.push(
-      await startListener({
-        name: 'admin',
-        ...config.listeners.admin,
-        logger,
-        handle: (req, res) => void adminRouter.handle(req, res),
-      }),
-      await startListener({
-        name: 'public',
-        ...config.listeners.public,
-        logger,
-        handle: (req, res) => void publicRouter.handle(req, res),
-      }),
-    );
-
-    if (checks !== undefined) {
-      listeners.push(
-        await startListener({
-          name: 'broker',
-          ...config.listeners.broker,
-          logger,
-          handle: brokerHandler(checks, (req, res) => void healthRouter.handle(req, res)),
-        }),
-      );
-    }
-  } catch (error) {
-    await close();
-
-    throw error;
-  }
 
   if (options.handleSignals === true) {
     for (const signal of SHUTDOWN_SIGNALS) {
@@ -204,7 +223,7 @@ export async function startAuthService(options: StartAuthServiceOptions): Promis
       ...(checks === undefined ? {} : { broker: port('broker') ?? 0 }),
     },
     store,
-    directory: loaded,
+    directory,
     closed,
     close,
   };
