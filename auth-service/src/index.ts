@@ -1,7 +1,7 @@
 /**
  * @beckon/auth-service: answers the broker's auth checks and holds principals and grants.
- * This entry exports the broker-facing half: the decision engine, the broker-check handler,
- * the metrics registry and a client that speaks exactly like mosquitto-auth-plug.
+ * The broker-facing half (decision engine, check handler, metrics, a plug-compatible client)
+ * and the store, admin API, public API and CLI half, with the DirectorySource between them.
  */
 export { DecisionEngine } from './decide/decision-engine.js';
 export { DirectoryIndex } from './decide/directory-index.js';
@@ -21,7 +21,7 @@ export {
 } from './decide/topic-match.js';
 export {
   createBrokerChecks,
-  type BrokerChecks,
+  type BrokerChecks as BrokerCheckHandler,
   type BrokerChecksDeps,
 } from './broker/broker-checks.js';
 export {
@@ -36,7 +36,6 @@ export {
   MetricsRegistry,
   PROMETHEUS_CONTENT_TYPE,
 } from './metrics/registry.js';
-export type * from './directory/types.js';
 export {
   PLUG_DEFAULT_RETRY_COUNT,
   PLUG_TIMEOUT_MS,
@@ -54,3 +53,39 @@ export {
   type BrokerBackend,
   type BrokerEndpoint,
 } from './metrics/broker-metrics.js';
+export {
+  defaultBrokerChecks,
+  startAuthService,
+  type AuthService,
+  type BrokerChecks,
+  type BrokerChecksContext,
+  type BrokerChecksFactory,
+  type StartAuthServiceOptions,
+} from './server.js';
+export {
+  loadConfig,
+  ConfigError,
+  ENV_PREFIX,
+  type LoadConfigOptions,
+} from './config/load-config.js';
+export { AuthServiceConfig, type AuthServiceConfigInput } from './config/schema.js';
+export type {
+  AclAccess,
+  AclRule,
+  AclSubject,
+  AppGrant,
+  DirectorySnapshot,
+  DirectorySource,
+  Principal,
+  PrincipalKind,
+  TrustKey,
+} from './directory/types.js';
+export { StoreDirectory } from './directory/store-directory.js';
+export { openStore, type StoreConfig } from './store/open-store.js';
+export type { Store, StoreReader, StoreWriter } from './store/store.js';
+export { API_ERROR_STATUS, type ApiErrorCode } from './http/api-error.js';
+export type { ExplainFunction, ExplainResult } from './admin-api/trust-audit-routes.js';
+export { issueBrokerToken } from './trust/broker-token.js';
+export { generateSecret } from './secrets/generate-secret.js';
+export { hashSecret, GENERATED_SECRET_SCRYPT } from './secrets/scrypt-hash.js';
+export { verifyHash, hashFormat, type HashFormat } from './secrets/verify-hash.js';
