@@ -110,6 +110,7 @@ async function callFor<S extends z.ZodType>(
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
+  notFoundCode: ErrorCode = failureCode,
 ): Promise<z.output<S>> {
   let answer: HttpAnswer;
 
@@ -126,7 +127,12 @@ async function callFor<S extends z.ZodType>(
     const reason = problem.ok
       ? `${problem.value.error.code}: ${problem.value.error.message}`
       : `HTTP ${answer.status}`;
-    const code = answer.status === 401 || answer.status === 403 ? 'not_authorised' : failureCode;
+    const code =
+      answer.status === 401 || answer.status === 403
+        ? 'not_authorised'
+        : answer.status === 404
+          ? notFoundCode
+          : failureCode;
 
     throw new BeckonError(code, `${what}: the auth-service refused (${reason})`);
   }
@@ -183,6 +189,9 @@ export async function fetchGroupAgents(
     AppAgentsResponse,
     'GET',
     `/v1/app/agents?group=${encodeURIComponent(group)}`,
+    undefined,
+    // The service answers 404 for a group it does not know or does not grant this app.
+    'invalid_arguments',
   );
 
   return answer.agents;

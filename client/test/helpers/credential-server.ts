@@ -16,6 +16,8 @@ export interface CredentialServer {
   readonly url: string;
   /** How many credentials were issued so far. */
   readonly issued: () => number;
+  /** Every credential issued, oldest first. */
+  readonly credentials: readonly string[];
   /** Answer the next credential requests with this HTTP status instead. */
   failWith(status: number | undefined): void;
   close(): Promise<void>;
@@ -55,6 +57,7 @@ export async function startCredentialServer(
   options: CredentialServerOptions,
 ): Promise<CredentialServer> {
   let issued = 0;
+  const credentials: string[] = [];
   let failure: number | undefined;
   const expected = `Basic ${Buffer.from(`${options.appId}:${options.secret}`).toString('base64')}`;
 
@@ -86,6 +89,7 @@ export async function startCredentialServer(
         options.ttlSeconds,
       );
       issued += 1;
+      credentials.push(credential);
       send(response, 200, {
         credential,
         expiresAt: new Date(Date.now() + options.ttlSeconds * 1_000).toISOString(),
@@ -123,6 +127,7 @@ export async function startCredentialServer(
   return {
     url: `http://127.0.0.1:${port}`,
     issued: () => issued,
+    credentials,
     failWith: (status) => {
       failure = status;
     },

@@ -142,9 +142,12 @@ export class StandInAgent extends EventEmitter<StandInEvents> {
     });
   }
 
-  /** Publishes raw bytes on this agent's results topic (garbage tests). */
-  async publishRaw(payload: string | Buffer): Promise<void> {
-    await this.#connected().publishAsync(this.#topics.results, payload, { qos: 1 });
+  /** Publishes raw bytes on one of this agent's topics (garbage tests). */
+  async publishRaw(
+    payload: string | Buffer,
+    channel: 'results' | 'progress' | 'status' = 'results',
+  ): Promise<void> {
+    await this.#connected().publishAsync(this.#topics[channel], payload, { qos: 1 });
   }
 
   async publishResult(command: Command, answer: Answer): Promise<void> {
