@@ -35,12 +35,12 @@ function holdUntilReleased(failing: ReadonlySet<string>) {
 
 // Releases held commands one by one for as long as the fan-out runs.
 async function releaseWhileRunning<T>(run: Promise<T>): Promise<T> {
-  let done = false;
+  const state = { done: false };
   const finished = run.finally(() => {
-    done = true;
+    state.done = true;
   });
 
-  while (!done) {
+  while (!state.done) {
     const next = release.shift();
 
     if (next === undefined) {
