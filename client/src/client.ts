@@ -367,6 +367,11 @@ export class BeckonClient<
     );
   }
 
+  /** The agents of a group that the auth-service says this app is granted now. */
+  async groupMembers(group: string): Promise<string[]> {
+    return this.#resolveTargets({ group });
+  }
+
   /** Sends a signed cancel for a command; `agentId` is needed once the client forgot it. */
   async cancel(commandId: string, options: { readonly agentId?: string } = {}): Promise<void> {
     const id = checked(CommandId, commandId, 'commandId');
