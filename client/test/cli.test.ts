@@ -58,8 +58,7 @@ function agent(id: string): StandInAgent {
 
 describe('beckon CLI', () => {
   it('documents its commands and exit codes in --help, and prints --version', async () => {
-    const help = await runCli(['--help'], {});
-    const version = await runCli(['--version'], {});
+    const [help, version] = await Promise.all([runCli(['--help'], {}), runCli(['--version'], {})]);
 
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('beckon send <agent> <action>');
@@ -177,8 +176,10 @@ describe('beckon CLI', () => {
   });
 
   it('names the environment variable that is missing or wrong', async () => {
-    const missing = await runCli(['send', 'cli-01', 'ping'], { ...env, BECKON_APP_ID: '' });
-    const wrong = await runCli(['send', 'cli-01', 'ping'], { ...env, BECKON_MQTT_VERSION: '4' });
+    const [missing, wrong] = await Promise.all([
+      runCli(['send', 'cli-01', 'ping'], { ...env, BECKON_APP_ID: '' }),
+      runCli(['send', 'cli-01', 'ping'], { ...env, BECKON_MQTT_VERSION: '4' }),
+    ]);
 
     expect(missing).toMatchObject({ code: 2 });
     expect(missing.stderr).toContain('BECKON_APP_ID is not set');
@@ -212,8 +213,10 @@ describe('beckon CLI', () => {
   });
 
   it('lists online agents and what they offer', async () => {
-    const human = await runCli(['agents'], { ...env, BECKON_MQTT_VERSION: '3.1.1' });
-    const json = await runCli(['agents', '--json'], env);
+    const [human, json] = await Promise.all([
+      runCli(['agents'], { ...env, BECKON_MQTT_VERSION: '3.1.1' }),
+      runCli(['agents', '--json'], env),
+    ]);
 
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^cli-01\s+online\s+.*ping, restart-service$/m);

@@ -46,6 +46,47 @@ describe('credentials', () => {
     }
   });
 
+  it('fails sends with credential_unavailable once the credential expired unrenewed', async () => {
+    const world = await startWorld({ ttlSeconds: 2 });
+
+    try {
+      const client = await world.connectApp();
+      world.auth.failWith(503);
+      // Renewal fails from 1.3 s on; at 2 s the only credential has expired.
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+
+      await expect(client.send('anyone', 'ping', {})).rejects.toMatchObject({
+        code: 'credential_unavailable',
+      });
+    } finally {
+      await world.dispose();
+    }
+  });
+
+  it('logs in with a broker token and reconnects with the renewed one', async () => {
+    const world = await startWorld({ ttlSeconds: 3 });
+    const { logger, lines } = memoryLogger();
+
+    try {
+      const client = await world.connectApp({ brokerLogin: 'token', logger });
+      const [first] = world.auth.brokerTokens;
+      expect(world.broker.log()).toContain(`u'${first!}'`);
+
+      // Renewed at 2 s of its 3 s life: the session drops and comes back with the new token.
+      await new Promise<void>((resolve) => client.once('connected', () => resolve()));
+
+      const second = world.auth.brokerTokens[1]!;
+      await expect.poll(() => world.broker.log()).toContain(`u'${second}'`);
+      expect(client.connected).toBe(true);
+      const logged = JSON.stringify(lines());
+      expect(logged).not.toContain(first);
+      expect(logged).not.toContain(second);
+      expect(logged).not.toContain(APP_SECRET);
+    } finally {
+      await world.dispose();
+    }
+  });
+
   it('fails connect with credential_unavailable when the auth-service cannot issue one', async () => {
     const world = await startWorld();
     world.auth.failWith(503);

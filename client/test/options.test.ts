@@ -94,3 +94,28 @@ describe('typed catalogue', () => {
     >();
   });
 });
+
+describe('docs/client.md', () => {
+  it('documents every error code with the exit status the CLI gives it', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { ERROR_CODES } = await import('../src/index.js');
+    const { EXIT, exitCodeFor } = await import('../src/cli/exit-codes.js');
+    const docs = await readFile(new URL('../../docs/client.md', import.meta.url), 'utf8');
+
+    const documented = new Map(
+      [...docs.matchAll(/^\| `([a-z_]+)`\s+\|[^|]+\|\s+(\d+)\s+\|$/gm)].map((row) => [
+        row[1],
+        Number(row[2]),
+      ]),
+    );
+    const statuses = [...docs.split('### Exit status')[1]!.matchAll(/^\| (\d+)\s+\|/gm)].map(
+      (row) => Number(row[1]),
+    );
+
+    expect([...documented.keys()].sort()).toEqual([...ERROR_CODES].sort());
+    for (const code of ERROR_CODES) {
+      expect(documented.get(code), code).toBe(exitCodeFor(code));
+    }
+    expect(statuses.sort((a, b) => a - b)).toEqual(Object.values(EXIT).sort((a, b) => a - b));
+  });
+});

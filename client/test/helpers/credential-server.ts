@@ -18,6 +18,8 @@ export interface CredentialServer {
   readonly issued: () => number;
   /** Every credential issued, oldest first. */
   readonly credentials: readonly string[];
+  /** Every broker token issued, oldest first. */
+  readonly brokerTokens: readonly string[];
   /** Answer the next credential requests with this HTTP status instead. */
   failWith(status: number | undefined): void;
   close(): Promise<void>;
@@ -58,6 +60,7 @@ export async function startCredentialServer(
 ): Promise<CredentialServer> {
   let issued = 0;
   const credentials: string[] = [];
+  const brokerTokens: string[] = [];
   let failure: number | undefined;
   const expected = `Basic ${Buffer.from(`${options.appId}:${options.secret}`).toString('base64')}`;
 
@@ -100,6 +103,17 @@ export async function startCredentialServer(
       return;
     }
 
+    if (request.method === 'POST' && url.pathname === '/v1/broker-token') {
+      // Opaque here: the test broker is anonymous and only logs the username it was given.
+      const token = `broker-token-${brokerTokens.length + 1}-${Date.now()}`;
+      brokerTokens.push(token);
+      send(response, 200, {
+        token,
+        expiresAt: new Date(Date.now() + options.ttlSeconds * 1_000).toISOString(),
+      });
+      return;
+    }
+
     if (request.method === 'GET' && url.pathname === '/v1/app/agents') {
       const group = url.searchParams.get('group');
       const agents = group === null ? [] : options.groups?.[group];
@@ -128,6 +142,7 @@ export async function startCredentialServer(
     url: `http://127.0.0.1:${port}`,
     issued: () => issued,
     credentials,
+    brokerTokens,
     failWith: (status) => {
       failure = status;
     },

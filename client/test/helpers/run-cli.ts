@@ -10,10 +10,12 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Builds the client and what it depends on, so the CLI runs from dist/ as installed. */
+/** Builds the client and the contract it imports, so the CLI runs from dist/ as installed. */
 export function buildClient(): Promise<void> {
+  const filters = ['--filter', '@beckon/shared', '--filter', '@beckon/client'];
+
   return new Promise((resolve, reject) => {
-    execFile('pnpm', ['--filter', '@beckon/client...', 'build'], { cwd: CLIENT_DIR }, (error) => {
+    execFile('pnpm', [...filters, 'build'], { cwd: CLIENT_DIR }, (error) => {
       if (error === null) {
         resolve();
       } else {
