@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import {
   ActionName,
   AgentId,
@@ -11,7 +10,6 @@ import {
   describeIssues,
   parseProgress,
   parseResult,
-  parseStatus,
   parseTopic,
   safeParse,
   signMessage,
@@ -21,33 +19,27 @@ import {
   type Result,
   type Unsigned,
 } from '@beckon/shared';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { z } from 'zod';
-import { AsyncQueue } from './async-queue.js';
-import { fetchBrokerToken, fetchCredential, fetchGroupAgents } from './auth-api.js';
+import { fetchGroupAgents, type AuthServiceOptions } from './auth-api.js';
 import type { ActionOf, ArgsOf, Catalogue, UntypedCatalogue } from './catalogue-types.js';
-import { resolveConnectOptions, type ResolvedConnectOptions } from './connect-options.js';
-import { BeckonError, errorForResult, invalidArgument } from './errors.js';
+import { BeckonError, invalidArgument } from './errors.js';
 import { fanOut, type FanOutOptions, type FanOutReport } from './fan-out.js';
-import { MqttSession } from './mqtt-session.js';
-import { presenceFromStatus, type AgentPresence } from './presence.js';
-import { loadAppKey, readAppKeyFile, type AppKey } from './private-key.js';
-import { Renewing } from './renewing.js';
+import { LiveFeed, type Watch, type WatchOptions } from './live-feed.js';
+import type { MqttSession } from './mqtt-session.js';
+import { PendingCommands, type SucceededResult } from './pending-commands.js';
+import { PresenceBook } from './presence-book.js';
+import type { AgentPresence } from './presence.js';
+import type { AppKey } from './private-key.js';
+import type { Renewing } from './renewing.js';
 
 /** How long send() waits for a result unless told otherwise. */
 export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
 /** A cancel is worth acting on only briefly. */
 const CANCEL_TTL_MS = 30_000;
-/** How long status() waits for an agent's retained status after subscribing. */
-const STATUS_WAIT_MS = 1_000;
-/** listAgents() stops waiting for retained statuses after this long without a new one. */
-const LIST_QUIET_MS = 500;
-const LIST_MAX_WAIT_MS = 10_000;
-/** Command ids given up on that are remembered, to log a late result as such. */
-const MAX_ABANDONED_IDS = 1_000;
 const MAX_DURATION_MS = 24 * 60 * 60 * 1_000;
+const MAX_FAN_OUT_AGENTS = 100_000;
 
-const RESULTS_FILTER = allAgentsFilter('results');
 const PROGRESS_FILTER = allAgentsFilter('progress');
 const STATUS_FILTER = allAgentsFilter('status');
 
@@ -69,9 +61,6 @@ const SendOptionsSchema = z.strictObject({
 
 export type SendOptions = z.input<typeof SendOptionsSchema>;
 
-/** A result whose outcome is `succeeded`; every other outcome rejects with a BeckonError. */
-export type SucceededResult = Result & { readonly outcome: 'succeeded' };
-
 /** A command on its way: its id at once, its result later, its output as it streams. */
 export interface CommandHandle {
   readonly id: string;
@@ -91,33 +80,25 @@ export interface SendManyOptions extends FanOutOptions {
 
 export type FanOutTarget = readonly string[] | { readonly group: string };
 
-export interface WatchOptions<T> {
-  readonly signal?: AbortSignal;
-  readonly onChange?: (item: T) => void;
-}
-
-/** A live feed; iterate it or pass onChange, and close() it (or abort its signal) when done. */
-export interface Watch<T> extends AsyncIterable<T> {
-  close(): void;
-}
-
-interface Pending {
-  readonly id: string;
-  readonly agentId: string;
-  readonly action: string;
-  readonly progress: AsyncQueue<Progress>;
-  readonly onProgress: ((chunk: Progress) => void) | undefined;
-  settle(outcome: { result: Result } | { error: BeckonError }): void;
-}
-
 interface ClientEvents {
   connected: [];
   disconnected: [];
 }
 
-interface Signer {
+/** The app's key and its renewing credential: what signing a message takes. */
+export interface Signer {
   readonly key: AppKey;
   readonly credential: Renewing<string>;
+}
+
+/** @internal What connect() hands the client it built. */
+export interface ClientParts {
+  readonly appId: string;
+  readonly logger: Logger;
+  readonly session: MqttSession;
+  readonly signer: Signer | undefined;
+  readonly brokerToken: Renewing<string> | undefined;
+  readonly auth?: AuthServiceOptions;
 }
 
 function checked<T>(schema: z.ZodType<T>, value: unknown, argument: string): T {
@@ -139,38 +120,29 @@ export class BeckonClient<
   C extends Catalogue = UntypedCatalogue,
 > extends EventEmitter<ClientEvents> {
   readonly appId: string;
-  readonly #options: ResolvedConnectOptions;
+  readonly #parts: ClientParts;
   readonly #logger: Logger;
   readonly #session: MqttSession;
-  readonly #signer: Signer | undefined;
-  readonly #brokerToken: Renewing<string> | undefined;
-  readonly #pending = new Map<string, Pending>();
-  readonly #abandoned = new Set<string>();
-  readonly #presence = new Map<string, AgentPresence>();
-  readonly #presenceListeners = new Set<(presence: AgentPresence) => void>();
-  readonly #resultListeners = new Set<(result: Result) => void>();
+  readonly #pending: PendingCommands;
+  readonly #presence: PresenceBook;
+  readonly #results: LiveFeed<Result>;
   #closed = false;
 
   /** @internal Use connect(). */
-  constructor(
-    options: ResolvedConnectOptions,
-    logger: Logger,
-    session: MqttSession,
-    signer: Signer | undefined,
-    brokerToken: Renewing<string> | undefined,
-  ) {
+  constructor(parts: ClientParts) {
     super();
-    this.appId = options.appId;
-    this.#options = options;
-    this.#logger = logger;
-    this.#session = session;
-    this.#signer = signer;
-    this.#brokerToken = brokerToken;
-    session.on('message', (topic, payload) => {
+    this.appId = parts.appId;
+    this.#parts = parts;
+    this.#logger = parts.logger;
+    this.#session = parts.session;
+    this.#pending = new PendingCommands(parts.logger);
+    this.#presence = new PresenceBook(parts.logger);
+    this.#results = new LiveFeed('watchResults', parts.logger);
+    parts.session.on('message', (topic, payload) => {
       this.#onMessage(topic, payload);
     });
-    session.on('ready', () => this.emit('connected'));
-    session.on('offline', () => this.emit('disconnected'));
+    parts.session.on('ready', () => this.emit('connected'));
+    parts.session.on('offline', () => this.emit('disconnected'));
   }
 
   /** True while a broker session is up with its subscriptions in place. */
@@ -212,89 +184,21 @@ export class BeckonClient<
     const id = randomUUID();
     const timeoutMs = settings.timeout ?? DEFAULT_SEND_TIMEOUT_MS;
     const wantsProgress = settings.progress === true || settings.onProgress !== undefined;
-    const progress = new AsyncQueue<Progress>();
-    const log = this.#logger.child({ commandId: id, agentId: target, action: name });
-
-    let settle: Pending['settle'] = () => undefined;
-    const result = new Promise<SucceededResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        settle({
-          error: new BeckonError('timed_out', `no result from agent ${target} in ${timeoutMs} ms`, {
-            commandId: id,
-            agentId: target,
-          }),
-        });
-      }, timeoutMs);
-      const onAbort = (): void => {
-        settle({
-          error: new BeckonError('aborted', 'the caller stopped waiting for the result', {
-            commandId: id,
-            agentId: target,
-            cause: settings.signal?.reason,
-          }),
-        });
-
+    const tracked = this.#pending.track({
+      id,
+      agentId: target,
+      action: name,
+      timeoutMs,
+      signal: settings.signal,
+      onProgress: settings.onProgress,
+      onAbort: () => {
         if (settings.cancelOnAbort === true) {
           this.cancel(id, { agentId: target }).catch((error: unknown) => {
-            log.warn({ err: error }, 'cancel after abort failed');
+            this.#logger.warn({ err: error, commandId: id, agentId: target }, 'cancel failed');
           });
         }
-      };
-
-      settle = (outcome) => {
-        if (!this.#pending.has(id)) {
-          return;
-        }
-
-        this.#pending.delete(id);
-        clearTimeout(timer);
-        settings.signal?.removeEventListener('abort', onAbort);
-        progress.end();
-
-        if ('error' in outcome) {
-          if (outcome.error.result === undefined) {
-            this.#rememberAbandoned(id);
-          }
-
-          log.debug({ code: outcome.error.code }, 'command ended without success');
-          reject(outcome.error);
-          return;
-        }
-
-        if (outcome.result.outcome === 'succeeded') {
-          log.debug({}, 'command succeeded');
-          resolve(outcome.result as SucceededResult);
-          return;
-        }
-
-        const error = errorForResult(outcome.result);
-        log.debug(
-          { code: error.code, agentCode: error.agentCode },
-          'command ended without success',
-        );
-        reject(error);
-      };
-
-      this.#pending.set(id, {
-        id,
-        agentId: target,
-        action: name,
-        progress,
-        onProgress: settings.onProgress,
-        settle: (outcome) => {
-          settle(outcome);
-        },
-      });
-
-      if (settings.signal?.aborted === true) {
-        onAbort();
-        return;
-      }
-
-      settings.signal?.addEventListener('abort', onAbort, { once: true });
+      },
     });
-    // A caller who only reads `progress` must not get an unhandled rejection.
-    result.catch(() => undefined);
 
     const now = Date.now();
     const command: Unsigned<Command> = {
@@ -313,25 +217,24 @@ export class BeckonClient<
     };
 
     this.#dispatch(command, wantsProgress, settings.signal).catch((error: unknown) => {
-      const pending = this.#pending.get(id);
-      pending?.settle({
-        error:
-          error instanceof BeckonError
-            ? error
-            : new BeckonError('not_connected', 'the command could not be published', {
-                commandId: id,
-                agentId: target,
-                cause: error,
-              }),
-      });
+      this.#pending.fail(
+        id,
+        error instanceof BeckonError
+          ? error
+          : new BeckonError('not_connected', 'the command could not be published', {
+              commandId: id,
+              agentId: target,
+              cause: error,
+            }),
+      );
     });
 
     return {
       id,
       agentId: target,
       action: name,
-      result,
-      progress,
+      result: tracked.result,
+      progress: tracked.progress,
       cancel: () => this.cancel(id, { agentId: target }),
     };
   }
@@ -346,7 +249,6 @@ export class BeckonClient<
     args: ArgsOf<C, A>,
     options: SendManyOptions = {},
   ): Promise<FanOutReport> {
-    const agents = await this.#resolveTargets(target);
     checked(ActionName, action, 'action');
     checked(Args, args, 'args');
     const { timeout, ttl } = checked(
@@ -354,6 +256,11 @@ export class BeckonClient<
       { timeout: options.timeout, ttl: options.ttl },
       'options',
     );
+    const agents = Array.isArray(target)
+      ? checked(z.array(AgentId).max(MAX_FAN_OUT_AGENTS), target, 'agents')
+      : await this.groupMembers(
+          checked(z.strictObject({ group: AgentId }), target, 'agents (ids or { group })').group,
+        );
 
     return fanOut(
       agents,
@@ -369,13 +276,20 @@ export class BeckonClient<
 
   /** The agents of a group that the auth-service says this app is granted now. */
   async groupMembers(group: string): Promise<string[]> {
-    return this.#resolveTargets({ group });
+    const name = checked(AgentId, group, 'group');
+    const { auth } = this.#parts;
+
+    if (auth === undefined) {
+      throw invalidArgument('group', 'cannot be resolved without the authUrl connect option');
+    }
+
+    return [...(await fetchGroupAgents(auth, name))];
   }
 
   /** Sends a signed cancel for a command; `agentId` is needed once the client forgot it. */
   async cancel(commandId: string, options: { readonly agentId?: string } = {}): Promise<void> {
     const id = checked(CommandId, commandId, 'commandId');
-    const agentId = options.agentId ?? this.#pending.get(id)?.agentId;
+    const agentId = options.agentId ?? this.#pending.agentOf(id);
 
     if (agentId === undefined) {
       throw invalidArgument('options.agentId', `is required: command ${id} is not pending`);
@@ -405,76 +319,34 @@ export class BeckonClient<
     this.#assertOpen();
     await this.#session.subscribe(STATUS_FILTER);
 
-    const known = this.#presence.get(target);
-
-    if (known !== undefined) {
-      return known;
-    }
-
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#presenceListeners.delete(listener);
-        resolve(this.#presence.get(target));
-      }, STATUS_WAIT_MS);
-      const listener = (presence: AgentPresence): void => {
-        if (presence.agentId === target) {
-          clearTimeout(timer);
-          this.#presenceListeners.delete(listener);
-          resolve(presence);
-        }
-      };
-      this.#presenceListeners.add(listener);
-    });
+    return this.#presence.get(target);
   }
 
-  /**
-   * Every agent with a retained status that the app may read. Retained messages follow the
-   * subscription's SUBACK with no end marker, so this waits until they stop arriving.
-   */
+  /** Every agent with a retained status that the app may read. */
   async listAgents(): Promise<AgentPresence[]> {
     this.#assertOpen();
     await this.#session.subscribe(STATUS_FILTER);
 
-    await new Promise<void>((resolve) => {
-      let quiet: NodeJS.Timeout | undefined;
-      const finish = (): void => {
-        clearTimeout(quiet);
-        clearTimeout(cap);
-        this.#presenceListeners.delete(listener);
-        resolve();
-      };
-      const listener = (): void => {
-        clearTimeout(quiet);
-        quiet = setTimeout(finish, LIST_QUIET_MS);
-      };
-      const cap = setTimeout(finish, LIST_MAX_WAIT_MS);
-      this.#presenceListeners.add(listener);
-      listener();
-    });
-
-    return [...this.#presence.values()].sort((a, b) => a.agentId.localeCompare(b.agentId));
+    return this.#presence.list();
   }
 
   /** Presence changes as they happen, starting with what is already known. */
   watchStatus(options: WatchOptions<AgentPresence> = {}): Watch<AgentPresence> {
     this.#assertOpen();
-    const watch = this.#watch(this.#presenceListeners, options, 'watchStatus');
-    void this.#session.subscribe(STATUS_FILTER).catch((error: unknown) => {
-      watch.fail(error);
+    const watch = this.#presence.watch(options);
+    this.#session.subscribe(STATUS_FILTER).catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'status subscription failed');
+      watch.close();
     });
 
-    for (const presence of this.#presence.values()) {
-      watch.deliver(presence);
-    }
-
-    return watch.handle;
+    return watch;
   }
 
   /** Every result the app may read, from any agent and any sender, as it arrives. */
   watchResults(options: WatchOptions<Result> = {}): Watch<Result> {
     this.#assertOpen();
 
-    return this.#watch(this.#resultListeners, options, 'watchResults').handle;
+    return this.#results.watch(options).watch;
   }
 
   /** Rejects pending commands with not_connected, stops renewals and leaves the broker. */
@@ -484,20 +356,14 @@ export class BeckonClient<
     }
 
     this.#closed = true;
-
-    for (const pending of [...this.#pending.values()]) {
-      pending.settle({
-        error: new BeckonError('not_connected', 'the client was closed', {
-          commandId: pending.id,
-          agentId: pending.agentId,
-        }),
-      });
-    }
-
-    this.#presenceListeners.clear();
-    this.#resultListeners.clear();
-    this.#signer?.credential.stop();
-    this.#brokerToken?.stop();
+    this.#pending.failAll(
+      (commandId, agentId) =>
+        new BeckonError('not_connected', 'the client was closed', { commandId, agentId }),
+    );
+    this.#presence.closeAll();
+    this.#results.closeAll();
+    this.#parts.signer?.credential.stop();
+    this.#parts.brokerToken?.stop();
     await this.#session.close();
   }
 
@@ -518,7 +384,8 @@ export class BeckonClient<
 
     const signed = await this.#sign(command);
 
-    if (!this.#pending.has(command.id)) {
+    // The caller may have given up while the progress subscription or signing was under way.
+    if (!this.#pending.isPending(command.id)) {
       return;
     }
 
@@ -535,106 +402,22 @@ export class BeckonClient<
   }
 
   async #sign<T extends Command | Cancel>(message: Unsigned<T>): Promise<T | Unsigned<T>> {
-    if (this.#signer === undefined) {
+    const { signer } = this.#parts;
+
+    if (signer === undefined) {
       return message;
     }
 
     return signMessage<T>(message, {
-      privateKey: this.#signer.key.privateKey,
-      alg: this.#signer.key.alg,
-      credential: this.#signer.credential.current(),
+      privateKey: signer.key.privateKey,
+      alg: signer.key.alg,
+      credential: signer.credential.current(),
     });
   }
 
-  async #resolveTargets(target: FanOutTarget): Promise<string[]> {
-    if (Array.isArray(target)) {
-      return checked(z.array(AgentId).max(100_000), target, 'agents');
-    }
-
-    const group = checked(
-      z.strictObject({ group: AgentId }),
-      target,
-      'agents (a list of agent ids or { group })',
-    ).group;
-    const { authUrl } = this.#options;
-
-    if (authUrl === undefined) {
-      throw invalidArgument('agents.group', 'needs the authUrl connect option to resolve groups');
-    }
-
-    return [
-      ...(await fetchGroupAgents(
-        { url: authUrl, appId: this.appId, secret: this.#options.secret, ...(await this.#ca()) },
-        group,
-      )),
-    ];
-  }
-
-  async #ca(): Promise<{ ca?: Buffer }> {
-    return loadCa(this.#options);
-  }
-
-  #rememberAbandoned(id: string): void {
-    this.#abandoned.add(id);
-
-    if (this.#abandoned.size > MAX_ABANDONED_IDS) {
-      const [oldest] = this.#abandoned;
-
-      if (oldest !== undefined) {
-        this.#abandoned.delete(oldest);
-      }
-    }
-  }
-
-  #watch<T>(
-    listeners: Set<(item: T) => void>,
-    options: WatchOptions<T>,
-    name: string,
-  ): { handle: Watch<T>; deliver: (item: T) => void; fail: (error: unknown) => void } {
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw invalidArgument('options.signal', 'must be an AbortSignal');
-    }
-
-    if (options.onChange !== undefined && typeof options.onChange !== 'function') {
-      throw invalidArgument('options.onChange', 'must be a function');
-    }
-
-    const close = (): void => {
-      listeners.delete(deliver);
-      options.signal?.removeEventListener('abort', close);
-      queue.end();
-    };
-    const queue = new AsyncQueue<T>(close);
-    const deliver = (item: T): void => {
-      if (options.onChange === undefined) {
-        queue.push(item);
-        return;
-      }
-
-      try {
-        options.onChange(item);
-      } catch (error) {
-        this.#logger.warn({ err: error }, `${name} callback threw`);
-      }
-    };
-
-    listeners.add(deliver);
-    options.signal?.addEventListener('abort', close, { once: true });
-
-    if (options.signal?.aborted === true) {
-      close();
-    }
-
-    return {
-      handle: { [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](), close },
-      deliver,
-      fail: (error) => {
-        listeners.delete(deliver);
-        queue.end(error instanceof Error ? error : new Error('the watch failed'));
-      },
-    };
-  }
-
+  // Every inbound payload is parsed with the shared schemas and must name the agent whose
+  // topic it came on: the broker lets only agent X write X's topics, so a body naming another
+  // agent is a lie. Nothing inbound can throw out of here.
   #onMessage(topic: string, payload: Buffer): void {
     const parsed = parseTopic(topic);
 
@@ -643,264 +426,41 @@ export class BeckonClient<
       return;
     }
 
+    const { agentId } = parsed;
+
     switch (parsed.channel) {
-      case 'results':
-        this.#onResult(parsed.agentId, payload);
+      case 'results': {
+        const result = parseResult(payload);
+
+        if (!result.ok || result.value.agentId !== agentId) {
+          this.#logger.warn(
+            { agentId, issues: result.ok ? 'names another agent' : describeIssues(result.issues) },
+            'malformed result ignored',
+          );
+          return;
+        }
+
+        this.#results.publish(result.value);
+        this.#pending.onResult(result.value);
         return;
-      case 'progress':
-        this.#onProgress(parsed.agentId, payload);
+      }
+      case 'progress': {
+        const chunk = parseProgress(payload);
+
+        if (!chunk.ok || chunk.value.agentId !== agentId) {
+          this.#logger.warn({ agentId }, 'malformed progress ignored');
+          return;
+        }
+
+        this.#pending.onProgress(chunk.value);
         return;
+      }
       case 'status':
-        this.#onStatus(parsed.agentId, payload);
+        this.#presence.onStatus(agentId, payload);
         return;
       case 'commands':
         this.#logger.debug({ topic }, 'command topic message ignored');
         return;
     }
-  }
-
-  #onResult(topicAgentId: string, payload: Buffer): void {
-    const parsed = parseResult(payload);
-
-    if (!parsed.ok) {
-      this.#logger.warn(
-        { agentId: topicAgentId, issues: describeIssues(parsed.issues) },
-        'malformed result ignored',
-      );
-      return;
-    }
-
-    const result = parsed.value;
-    const log = this.#logger.child({ agentId: topicAgentId, commandId: result.commandId });
-
-    // The broker lets only agent X write X's results topic; a body naming another agent lies.
-    if (result.agentId !== topicAgentId) {
-      log.warn({ claimedAgentId: result.agentId }, 'result from the wrong topic ignored');
-      return;
-    }
-
-    for (const listener of this.#resultListeners) {
-      listener(result);
-    }
-
-    const pending = result.commandId === null ? undefined : this.#pending.get(result.commandId);
-
-    if (pending === undefined || pending.agentId !== result.agentId) {
-      if (result.commandId !== null && this.#abandoned.has(result.commandId)) {
-        log.debug({ outcome: result.outcome }, 'late result dropped');
-      }
-
-      return;
-    }
-
-    // QoS 1 may deliver a command twice; the agent refuses the copy as a replay, but the
-    // first delivery's result is the one that counts. Our ids are fresh UUIDs.
-    if (result.error?.code === 'replayed') {
-      log.debug({}, 'replay refusal of a duplicate delivery ignored');
-      return;
-    }
-
-    pending.settle({ result });
-  }
-
-  #onProgress(topicAgentId: string, payload: Buffer): void {
-    const parsed = parseProgress(payload);
-
-    if (!parsed.ok || parsed.value.agentId !== topicAgentId) {
-      this.#logger.warn({ agentId: topicAgentId }, 'malformed progress ignored');
-      return;
-    }
-
-    const pending = this.#pending.get(parsed.value.commandId);
-
-    if (pending === undefined || pending.agentId !== topicAgentId) {
-      return;
-    }
-
-    if (pending.onProgress === undefined) {
-      pending.progress.push(parsed.value);
-      return;
-    }
-
-    try {
-      pending.onProgress(parsed.value);
-    } catch (error) {
-      this.#logger.warn(
-        { err: error, commandId: pending.id, agentId: pending.agentId },
-        'onProgress callback threw',
-      );
-    }
-  }
-
-  #onStatus(topicAgentId: string, payload: Buffer): void {
-    if (payload.byteLength === 0) {
-      // A cleared retained status: the agent was removed.
-      this.#presence.delete(topicAgentId);
-      return;
-    }
-
-    const parsed = parseStatus(payload);
-
-    if (!parsed.ok || parsed.value.agentId !== topicAgentId) {
-      this.#logger.warn({ agentId: topicAgentId }, 'malformed status ignored');
-      return;
-    }
-
-    const presence = presenceFromStatus(parsed.value, new Date());
-    this.#presence.set(topicAgentId, presence);
-
-    for (const listener of [...this.#presenceListeners]) {
-      listener(presence);
-    }
-  }
-}
-
-async function loadCa(options: ResolvedConnectOptions): Promise<{ ca?: Buffer }> {
-  if (options.ca !== undefined) {
-    return { ca: Buffer.from(options.ca) };
-  }
-
-  if (options.caFile === undefined) {
-    return {};
-  }
-
-  try {
-    return { ca: await readFile(options.caFile) };
-  } catch (error) {
-    throw new BeckonError('invalid_arguments', `options.caFile: cannot read ${options.caFile}`, {
-      argument: 'options.caFile',
-      cause: error,
-    });
-  }
-}
-
-/**
- * Connects an app to Beckon: loads its key, obtains its certified credential (and a broker
- * token when asked), opens the broker session and resolves once it is ready.
- *
- * Pass a catalogue type to check `args` at compile time: `connect<MyCatalogue>(options)`.
- */
-export async function connect<C extends Catalogue = UntypedCatalogue>(
-  options: unknown,
-): Promise<BeckonClient<C>> {
-  const settings = resolveConnectOptions(options);
-  const logger = (settings.logger ?? pino({ enabled: false })).child({ appId: settings.appId });
-  const { ca } = await loadCa(settings);
-  const auth =
-    settings.authUrl === undefined
-      ? undefined
-      : {
-          url: settings.authUrl,
-          appId: settings.appId,
-          secret: settings.secret,
-          ...(ca === undefined ? {} : { ca }),
-        };
-
-  let signer: Signer | undefined;
-  let brokerToken: Renewing<string> | undefined;
-
-  try {
-    if (!settings.unsigned && auth !== undefined) {
-      const key =
-        settings.privateKeyFile === undefined
-          ? loadAppKey(settings.privateKey, 'options.privateKey')
-          : await readAppKeyFile(settings.privateKeyFile, 'options.privateKeyFile');
-      const credential = new Renewing<string>({
-        name: 'credential',
-        logger,
-        unavailableCode: 'credential_unavailable',
-        fetch: async () => {
-          const answer = await fetchCredential(auth, key.publicJwk);
-
-          return { value: answer.credential, expiresAt: new Date(answer.expiresAt) };
-        },
-      });
-      await credential.start();
-      signer = { key, credential };
-    } else {
-      logger.warn({}, 'commands are unsigned: only agents with signature checks off accept them');
-    }
-
-    if (settings.brokerLogin === 'token' && auth !== undefined) {
-      brokerToken = new Renewing<string>({
-        name: 'broker token',
-        logger,
-        unavailableCode: 'not_connected',
-        fetch: async () => {
-          const answer = await fetchBrokerToken(auth);
-
-          return { value: answer.token, expiresAt: new Date(answer.expiresAt) };
-        },
-        // The broker checks a token at connect (and its ACL checks may read its expiry).
-        onRenewed: () => {
-          session.reconnectNow();
-        },
-      });
-      await brokerToken.start();
-    }
-  } catch (error) {
-    signer?.credential.stop();
-    brokerToken?.stop();
-    throw error;
-  }
-
-  const token = brokerToken;
-  const session: MqttSession = new MqttSession({
-    url: settings.url,
-    clientId: settings.clientId ?? `${settings.appId}-${randomUUID().slice(0, 8)}`,
-    mqttVersion: settings.mqttVersion,
-    // jwt backends take the token as the username; the password must only be non-empty.
-    login: () =>
-      token === undefined
-        ? { username: settings.appId, password: settings.secret }
-        : { username: token.peek() ?? '', password: 'jwt' },
-    ...(ca === undefined ? {} : { ca }),
-    ...(settings.servername === undefined ? {} : { servername: settings.servername }),
-    schedule: settings.schedule,
-    logger,
-  });
-  const client = new BeckonClient<C>(settings, logger, session, signer, brokerToken);
-
-  try {
-    await firstSession(session, settings);
-  } catch (error) {
-    await client.close();
-    throw error;
-  }
-
-  return client;
-}
-
-// The first session must come up within connectTimeout; refused credentials fail at once,
-// since retrying them cannot help a caller that is still starting up.
-async function firstSession(session: MqttSession, settings: ResolvedConnectOptions): Promise<void> {
-  const giveUp = new AbortController();
-  const timer = setTimeout(() => {
-    giveUp.abort(
-      new BeckonError(
-        'not_connected',
-        `no broker session at ${settings.url} within ${settings.connectTimeoutMs} ms`,
-      ),
-    );
-  }, settings.connectTimeoutMs);
-  const onRefused = (error: BeckonError): void => {
-    giveUp.abort(error);
-  };
-  const onCallerAbort = (): void => {
-    giveUp.abort(
-      new BeckonError('aborted', 'connect was aborted', { cause: settings.signal?.reason }),
-    );
-  };
-  session.once('refused', onRefused);
-  settings.signal?.addEventListener('abort', onCallerAbort, { once: true });
-
-  try {
-    void session.subscribe(RESULTS_FILTER).catch(() => undefined);
-    session.start();
-    await session.whenReady(giveUp.signal);
-  } finally {
-    clearTimeout(timer);
-    session.off('refused', onRefused);
-    settings.signal?.removeEventListener('abort', onCallerAbort);
   }
 }

@@ -1,7 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ActionDescriptor } from '@beckon/shared';
 import { pino } from 'pino';
-import { connect, type BeckonClient } from '../client.js';
+import type { BeckonClient } from '../client.js';
+import { connect } from '../connect.js';
 import { BeckonError, invalidArgument } from '../errors.js';
 import type { MaxErrors } from '../fan-out.js';
 import { CLIENT_VERSION } from '../version.js';
