@@ -204,9 +204,24 @@ describe('beckon CLI', () => {
       each.handler = () => ({ stdout: each.agentId });
     }
 
-    const run = await runCli(['send', '--group', 'web', 'ping', '--concurrency', '1'], env);
+    const run = await runCli(
+      [
+        'send',
+        '--group',
+        'web',
+        'restart-service',
+        '--arg',
+        'retries=1',
+        '--arg',
+        'unit=nginx',
+        '--concurrency',
+        '1',
+      ],
+      env,
+    );
 
     expect(run.code).toBe(0);
+    expect(agent('cli-02').received.at(-1)!.args).toEqual({ unit: 'nginx', retries: 1 });
     expect(run.stderr).toContain('[1/2] cli-01 succeeded');
     expect(run.stderr).toContain('[2/2] cli-02 succeeded');
     expect(run.stdout).toContain('2 succeeded, 0 failed, 0 not sent');

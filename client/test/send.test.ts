@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command, Progress } from '@beckon/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BeckonError, isBeckonError } from '../src/index.js';
-import { memoryLogger, startWorld, type World } from './helpers/setup.js';
+import { APP_SECRET, memoryLogger, startWorld, type World } from './helpers/setup.js';
 import { startStandIn, type StandInAgent } from './helpers/stand-in-agent.js';
 
 // One broker and one stand-in agent for the whole file; each test sets the agent's handler.
@@ -206,6 +206,21 @@ describe('send', () => {
 
     expect(result.output.stdout).toBe('real');
     expect(lines().filter((line) => line['msg'] === 'malformed result ignored')).toHaveLength(4);
+  });
+
+  it('keeps the password, the credential and argument values out of its debug log', async () => {
+    agent.handler = () => ({ stdout: 'done' });
+    const { logger, lines } = memoryLogger();
+    const client = await world.connectApp({ logger });
+
+    await client.send('web-01', 'restart-service', { unit: 'postgresql' });
+
+    const credential = agent.received.at(-1)!.auth!.credential;
+    const logged = JSON.stringify(lines());
+    expect(lines().some((line) => line['msg'] === 'mqtt.js')).toBe(true);
+    expect(logged).not.toContain(APP_SECRET);
+    expect(logged).not.toContain(credential.split('.')[2]);
+    expect(logged).not.toContain('postgresql');
   });
 
   it('ignores a replay refusal for a duplicate delivery of its own command', async () => {
