@@ -83,10 +83,13 @@ async function startBrokerToken(
 async function firstSession(session: MqttSession, settings: ResolvedConnectOptions): Promise<void> {
   const giveUp = new AbortController();
   const timer = setTimeout(() => {
+    const last = session.lastError;
     giveUp.abort(
       new BeckonError(
         'not_connected',
-        `no broker session at ${redactUrl(settings.url)} within ${settings.connectTimeoutMs} ms`,
+        `no broker session at ${redactUrl(settings.url)} within ${settings.connectTimeoutMs} ms` +
+          (last === undefined ? '' : ` (last error: ${last.message})`),
+        { cause: last },
       ),
     );
   }, settings.connectTimeoutMs);

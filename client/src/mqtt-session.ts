@@ -59,6 +59,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #lastRefused = false;
   #reconnectNow = false;
+  #lastError: Error | undefined;
 
   constructor(options: MqttSessionOptions) {
     super();
@@ -103,6 +104,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
 
   get state(): SessionState {
     return this.#state;
+  }
+
+  /** Why the last connection attempt failed, for an error that says more than "timed out". */
+  get lastError(): Error | undefined {
+    return this.#lastError;
   }
 
   start(): void {
@@ -305,6 +311,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   }
 
   #onError(error: Error): void {
+    this.#lastError = error;
+
     if (isRefusal(error)) {
       this.#lastRefused = true;
       const refused = new BeckonError('not_authorised', 'the broker refused the app credentials', {

@@ -41,6 +41,8 @@ export interface StandInOptions {
   /** A fixed client id and a persistent session, to keep its subscription across restarts. */
   readonly persistentSession?: boolean;
   readonly handler?: Handler;
+  /** For an mqtts:// broker with a test CA. */
+  readonly tls?: { readonly ca: Buffer; readonly servername: string };
 }
 
 interface StandInEvents {
@@ -107,6 +109,7 @@ export class StandInAgent extends EventEmitter<StandInEvents> {
       clientId: persistent ? `stand-in-${this.agentId}` : `stand-in-${this.agentId}-${Date.now()}`,
       clean: !persistent,
       reconnectPeriod: 100,
+      ...(this.#options.tls ?? {}),
       will: {
         topic: this.#topics.status,
         payload: Buffer.from(JSON.stringify(this.status('offline'))),
