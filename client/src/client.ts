@@ -271,6 +271,7 @@ export class BeckonClient<
           ...(ttl === undefined ? {} : { ttl }),
         }),
       options,
+      this.#logger,
     );
   }
 

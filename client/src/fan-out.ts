@@ -1,4 +1,5 @@
 import type { Result } from '@beckon/shared';
+import type { Logger } from 'pino';
 import { BeckonError, invalidArgument } from './errors.js';
 
 export const DEFAULT_CONCURRENCY = 10;
@@ -97,6 +98,7 @@ export async function fanOut(
   agents: readonly string[],
   sendOne: (agentId: string, signal: AbortSignal) => Promise<Result>,
   options: FanOutOptions,
+  logger: Logger,
 ): Promise<FanOutReport> {
   const concurrency = checkConcurrency(options.concurrency);
   const allowance = errorAllowance(options.maxErrors, agents.length);
@@ -116,7 +118,13 @@ export async function fanOut(
 
   const record = (index: number, outcome: AgentOutcome): void => {
     outcomes[index] = outcome;
-    options.onProgress?.({ total: agents.length, succeeded, failed, inFlight, latest: outcome });
+
+    // A throwing callback must not turn a succeeded send into a failed one.
+    try {
+      options.onProgress?.({ total: agents.length, succeeded, failed, inFlight, latest: outcome });
+    } catch (error) {
+      logger.warn({ err: error, agentId: outcome.agentId }, 'sendMany onProgress threw');
+    }
   };
 
   const worker = async (): Promise<void> => {

@@ -146,6 +146,20 @@ describe('beckon CLI', () => {
     });
   });
 
+  it('streams output as it arrives with --progress', async () => {
+    agent('cli-01').handler = async ({ progress }) => {
+      await progress('step 1\n');
+      await progress('step 2\n');
+      return { stdout: 'step 1\nstep 2\n' };
+    };
+
+    const run = await runCli(['send', 'cli-01', 'ping', '--progress'], env);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('step 1\nstep 2\n');
+    expect(agent('cli-01').received.at(-1)!.progress).toBe(true);
+  });
+
   it('exits 4 when no result arrives in time', async () => {
     agent('cli-01').handler = () => 'no-answer';
 

@@ -146,6 +146,26 @@ describe('sendMany', () => {
     expect(report.notSent).toBe(17);
   });
 
+  it('counts a send as succeeded even when the progress callback throws', async () => {
+    useHandlers();
+    const client = await world.connectApp();
+
+    const report = await releaseWhileRunning(
+      client.sendMany(
+        agentIds.slice(0, 3),
+        'ping',
+        {},
+        {
+          onProgress: () => {
+            throw new Error('callback bug');
+          },
+        },
+      ),
+    );
+
+    expect(report.succeeded).toBe(3);
+  });
+
   it('resolves a group through the auth-service and sends to its members', async () => {
     useHandlers();
     const client = await world.connectApp();

@@ -24,6 +24,14 @@ describe('connect options', () => {
     });
   });
 
+  it('stops trying when the caller aborts connect', async () => {
+    const controller = new AbortController();
+    const attempt = connect({ ...base, signal: controller.signal });
+    setImmediate(() => controller.abort());
+
+    await expect(attempt).rejects.toMatchObject({ code: 'aborted' });
+  });
+
   it('refuses a private key of the wrong kind', async () => {
     await expect(
       connect({
