@@ -40,6 +40,7 @@ export type SessionState = 'connecting' | 'ready' | 'offline' | 'closed';
 
 interface SessionEvents {
   ready: [];
+  closed: [];
   offline: [];
   refused: [error: BeckonError];
   message: [topic: string, payload: Buffer];
@@ -152,17 +153,23 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     return new Promise((resolve, reject) => {
       const cleanUp = (): void => {
         this.off('ready', onReady);
+        this.off('closed', onClosed);
         signal?.removeEventListener('abort', onAbort);
       };
       const onReady = (): void => {
         cleanUp();
         resolve();
       };
+      const onClosed = (): void => {
+        cleanUp();
+        reject(new BeckonError('not_connected', 'the client was closed'));
+      };
       const onAbort = (): void => {
         cleanUp();
         reject(signal?.reason as Error);
       };
       this.on('ready', onReady);
+      this.on('closed', onClosed);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -222,6 +229,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.#state = 'closed';
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
+    this.emit('closed');
     // An MQTT 5 session would otherwise outlive the process by SESSION_EXPIRY_SECONDS.
     const disconnect =
       this.#options.mqttVersion === 5 ? { properties: { sessionExpiryInterval: 0 } } : {};

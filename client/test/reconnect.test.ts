@@ -67,3 +67,24 @@ describe.each(['5', '3.1.1'] as const)('reconnect over MQTT %s', (mqttVersion) =
     await expect(result).resolves.toMatchObject({ outcome: 'succeeded' });
   });
 });
+
+describe('closing while disconnected', () => {
+  it('rejects calls waiting for the broker with not_connected instead of leaving them hanging', async () => {
+    world = await startWorld();
+    const client = await world.connectApp();
+    const lost = nextEvent(client, 'disconnected');
+    await world.broker.stop();
+    await lost;
+
+    const status = client.status('anyone');
+    const send = client.send('anyone', 'ping', {});
+    const waiting = expect(Promise.all([status, send])).rejects.toMatchObject({
+      code: 'not_connected',
+    });
+    await client.close();
+
+    await waiting;
+    await expect(status).rejects.toMatchObject({ code: 'not_connected' });
+    await expect(send).rejects.toMatchObject({ code: 'not_connected' });
+  });
+});
