@@ -189,6 +189,21 @@ describe('beckon CLI', () => {
     expect(agent('cli-01').received.length).toBe(before);
   });
 
+  it('refuses flags a command does not take, extra words and unknown commands', async () => {
+    const [flag, extra, unknown] = await Promise.all([
+      runCli(['agents', '--group', 'web'], env),
+      runCli(['send', 'cli-01', 'ping', 'now'], env),
+      runCli(['reboot-all'], env),
+    ]);
+
+    expect(flag).toMatchObject({ code: 2 });
+    expect(flag.stderr).toContain('--group is not a flag of beckon agents');
+    expect(extra).toMatchObject({ code: 2 });
+    expect(extra.stderr).toContain('"now" is one word too many');
+    expect(unknown).toMatchObject({ code: 2 });
+    expect(unknown.stderr).toContain('"reboot-all" is not a beckon command');
+  });
+
   it('names the environment variable that is missing or wrong', async () => {
     const [missing, wrong] = await Promise.all([
       runCli(['send', 'cli-01', 'ping'], { ...env, BECKON_APP_ID: '' }),

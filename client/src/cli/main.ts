@@ -53,6 +53,41 @@ const OPTIONS = {
   force: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
+const CONNECTION_FLAGS = [
+  'json',
+  'url',
+  'app-id',
+  'secret-file',
+  'key-file',
+  'auth-url',
+  'ca-file',
+  'mqtt-version',
+  'unsigned',
+] as const;
+
+type FlagName = keyof typeof OPTIONS;
+
+/** Which flags each command takes, and how many positionals (after the command's name). */
+const COMMANDS: Readonly<
+  Record<string, { readonly flags: readonly FlagName[]; readonly positionals: number }>
+> = {
+  send: {
+    flags: [
+      ...CONNECTION_FLAGS,
+      'arg',
+      'timeout',
+      'progress',
+      'group',
+      'concurrency',
+      'max-errors',
+    ],
+    positionals: 2,
+  },
+  agents: { flags: CONNECTION_FLAGS, positionals: 0 },
+  watch: { flags: CONNECTION_FLAGS, positionals: 0 },
+  keygen: { flags: ['json', 'out', 'alg', 'force'], positionals: 0 },
+};
+
 type Flags = ReturnType<
   typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
 >['values'];
@@ -291,6 +326,30 @@ function positional(positionals: readonly string[], index: number, name: string)
   return value;
 }
 
+// Flags a command does not use and extra words are refused rather than silently ignored.
+function checkUsage(command: string | undefined, flags: Flags, positionals: readonly string[]) {
+  const usage = command === undefined ? undefined : COMMANDS[command];
+
+  if (command === undefined || usage === undefined) {
+    return;
+  }
+
+  for (const flag of Object.keys(flags) as FlagName[]) {
+    if (!usage.flags.includes(flag)) {
+      throw invalidArgument(`--${flag}`, `is not a flag of beckon ${command}`);
+    }
+  }
+
+  const expected = usage.positionals - (command === 'send' && flags.group !== undefined ? 1 : 0);
+
+  if (positionals.length - 1 > expected) {
+    throw invalidArgument(
+      JSON.stringify(positionals[expected + 1]),
+      `is one word too many for beckon ${command} (see beckon --help)`,
+    );
+  }
+}
+
 async function dispatch(argv: readonly string[], context: CliContext): Promise<number> {
   const { flags, positionals } = parseCommandLine(argv);
   const [command] = positionals;
@@ -304,6 +363,8 @@ async function dispatch(argv: readonly string[], context: CliContext): Promise<n
     context.stdout.write(`${CLIENT_VERSION}\n`);
     return EXIT.succeeded;
   }
+
+  checkUsage(command, flags, positionals);
 
   switch (command) {
     case 'send': {
