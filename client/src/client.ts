@@ -139,7 +139,12 @@ export class BeckonClient<
     this.#presence = new PresenceBook(parts.logger);
     this.#results = new LiveFeed('watchResults', parts.logger);
     parts.session.on('message', (topic, payload) => {
-      this.#onMessage(topic, payload);
+      // A fault of ours must not escape into MQTT.js's parser loop and end the session.
+      try {
+        this.#onMessage(topic, payload);
+      } catch (error) {
+        this.#logger.error({ err: error, topic }, 'inbound message handling failed');
+      }
     });
     parts.session.on('ready', () => this.emit('connected'));
     parts.session.on('offline', () => this.emit('disconnected'));

@@ -208,6 +208,41 @@ describe('send', () => {
     expect(lines().filter((line) => line['msg'] === 'malformed result ignored')).toHaveLength(4);
   });
 
+  it('survives hostile payloads on every channel it reads', async () => {
+    const hostile: (string | Buffer)[] = [
+      '',
+      'null',
+      '[]',
+      '"result"',
+      '{"__proto__":{"polluted":true},"kind":"result"}',
+      '{"constructor":{"prototype":{"polluted":true}}}',
+      `${'['.repeat(10_000)}${']'.repeat(10_000)}`,
+      Buffer.alloc(600 * 1_024, 0x7b),
+      Buffer.from([0xc3, 0x28, 0xa0, 0xa1]),
+      JSON.stringify({ kind: 'progress', commandId: 'x'.repeat(100), seq: -1 }),
+      JSON.stringify({ kind: 'status', agentId: 'web-01', state: 'sleeping' }),
+    ];
+    agent.handler = async () => {
+      for (const payload of hostile) {
+        for (const channel of ['results', 'progress', 'status'] as const) {
+          await agent.publishRaw(payload, channel);
+        }
+      }
+
+      return { stdout: 'still here' };
+    };
+    const client = await world.connectApp();
+
+    await expect(client.send('web-01', 'ping', {}, { progress: true })).resolves.toMatchObject({
+      output: { stdout: 'still here' },
+    });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(client.connected).toBe(true);
+    // Garbage on the status topic must not stop the next real status from counting.
+    await agent.publishStatus('online');
+    await expect.poll(async () => (await client.status('web-01'))?.state).toBe('online');
+  });
+
   it('keeps the password, the credential and argument values out of its debug log', async () => {
     agent.handler = () => ({ stdout: 'done' });
     const { logger, lines } = memoryLogger();
