@@ -122,10 +122,11 @@ export function resolveConnectOptions(input: unknown): ResolvedConnectOptions {
   const parsed = safeParse(ConnectOptionsSchema, input);
 
   if (!parsed.ok) {
-    const [first] = parsed.issues;
+    const [first, ...rest] = parsed.issues;
     const argument = first === undefined || first.path === '' ? 'options' : `options.${first.path}`;
+    const more = rest.length === 0 ? '' : ` (also: ${describeIssues(rest)})`;
 
-    throw invalidArgument(argument, `is invalid: ${describeIssues(parsed.issues)}`);
+    throw invalidArgument(argument, `${first?.message ?? 'is invalid'}${more}`);
   }
 
   const options = parsed.value;
