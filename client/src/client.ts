@@ -43,6 +43,12 @@ const MAX_FAN_OUT_AGENTS = 100_000;
 const PROGRESS_FILTER = allAgentsFilter('progress');
 const STATUS_FILTER = allAgentsFilter('status');
 
+// Sending twice to one agent in one fan-out is a caller's mistake, not a wish.
+const UniqueAgentIds = z
+  .array(AgentId)
+  .max(MAX_FAN_OUT_AGENTS)
+  .refine((ids) => new Set(ids).size === ids.length, { error: 'names an agent twice' });
+
 const SendOptionsSchema = z.strictObject({
   /** How long to wait for the result, in milliseconds. */
   timeout: z.number().int().positive().max(MAX_DURATION_MS).optional(),
@@ -262,7 +268,7 @@ export class BeckonClient<
       'options',
     );
     const agents = Array.isArray(target)
-      ? checked(z.array(AgentId).max(MAX_FAN_OUT_AGENTS), target, 'agents')
+      ? checked(UniqueAgentIds, target, 'agents')
       : await this.groupMembers(
           checked(z.strictObject({ group: AgentId }), target, 'agents (ids or { group })').group,
         );

@@ -215,6 +215,16 @@ describe('beckon CLI', () => {
     expect(wrong.stderr).toContain('BECKON_MQTT_VERSION must be 3.1.1 or 5');
   });
 
+  it('exits 5 when no broker answers within --connect-timeout', async () => {
+    const run = await runCli(
+      ['send', 'cli-01', 'ping', '--url', 'mqtt://127.0.0.1:1', '--connect-timeout', '500ms'],
+      env,
+    );
+
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain('no broker session at mqtt://127.0.0.1:1');
+  });
+
   it('exits 5 when the auth-service will not issue a credential', async () => {
     world.auth.failWith(503);
 

@@ -193,5 +193,9 @@ describe('sendMany', () => {
     await expect(client.sendMany(['bad/id'], 'ping', {})).rejects.toMatchObject({
       argument: 'agents',
     });
+    await expect(client.sendMany(['node-01', 'node-01'], 'ping', {})).rejects.toMatchObject({
+      argument: 'agents',
+      message: expect.stringContaining('names an agent twice') as unknown,
+    });
   });
 });

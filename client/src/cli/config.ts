@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { AppId, describeIssues, safeParse } from '@beckon/shared';
 import { z } from 'zod';
 import { BeckonError, invalidArgument } from '../errors.js';
+import { parseDuration } from './duration.js';
 
 /** Every environment variable the CLI reads; all share the BECKON_ prefix. */
 export const ENV = Object.freeze({
@@ -13,6 +14,7 @@ export const ENV = Object.freeze({
   authUrl: 'BECKON_AUTH_URL',
   caFile: 'BECKON_CA_FILE',
   mqttVersion: 'BECKON_MQTT_VERSION',
+  connectTimeout: 'BECKON_CONNECT_TIMEOUT',
   unsigned: 'BECKON_UNSIGNED',
   logLevel: 'BECKON_LOG_LEVEL',
 });
@@ -41,6 +43,7 @@ export interface ConfigFlags {
   readonly 'auth-url'?: string | undefined;
   readonly 'ca-file'?: string | undefined;
   readonly 'mqtt-version'?: string | undefined;
+  readonly 'connect-timeout'?: string | undefined;
   readonly unsigned?: boolean | undefined;
 }
 
@@ -53,6 +56,8 @@ export interface CliConfig {
   readonly caFile: string | undefined;
   readonly mqttVersion: '3.1.1' | '5';
   readonly unsigned: boolean;
+  /** How long to try for a first broker session, in ms; the library default when unset. */
+  readonly connectTimeoutMs: number | undefined;
 }
 
 // A value from its flag or its variable; the error names whichever was used.
@@ -156,5 +161,20 @@ export async function loadConfig(
     mqttVersion:
       pick(Setting.mqttVersion, 'mqtt-version', flags['mqtt-version'], ENV.mqttVersion, env) ?? '5',
     unsigned,
+    connectTimeoutMs: connectTimeout(flags, env),
   });
+}
+
+function connectTimeout(
+  flags: ConfigFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): number | undefined {
+  const flag = flags['connect-timeout'];
+  const text = flag ?? env[ENV.connectTimeout];
+
+  if (text === undefined || text === '') {
+    return undefined;
+  }
+
+  return parseDuration(text, flag === undefined ? ENV.connectTimeout : '--connect-timeout');
 }

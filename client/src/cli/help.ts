@@ -23,6 +23,7 @@ Configuration (flags win over the environment):
   --auth-url       BECKON_AUTH_URL         auth-service admin listener (credentials, groups)
   --ca-file        BECKON_CA_FILE          CA certificate for mqtts:// and https://
   --mqtt-version   BECKON_MQTT_VERSION     5 (default) or 3.1.1
+  --connect-timeout BECKON_CONNECT_TIMEOUT how long to try for a broker session (default 30s)
   --unsigned       BECKON_UNSIGNED=true    send unsigned commands (agents with checks off only)
                    BECKON_LOG_LEVEL        the CLI's own log on stderr (default warn)
 

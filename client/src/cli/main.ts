@@ -41,6 +41,7 @@ const OPTIONS = {
   'auth-url': { type: 'string' },
   'ca-file': { type: 'string' },
   'mqtt-version': { type: 'string' },
+  'connect-timeout': { type: 'string' },
   unsigned: { type: 'boolean' },
   arg: { type: 'string', multiple: true },
   timeout: { type: 'string' },
@@ -62,6 +63,7 @@ const CONNECTION_FLAGS = [
   'auth-url',
   'ca-file',
   'mqtt-version',
+  'connect-timeout',
   'unsigned',
 ] as const;
 
@@ -128,6 +130,7 @@ async function connectFrom(flags: Flags, context: CliContext): Promise<BeckonCli
     ...(config.authUrl === undefined ? {} : { authUrl: config.authUrl }),
     ...(config.keyFile === undefined ? {} : { privateKeyFile: config.keyFile }),
     ...(config.caFile === undefined ? {} : { caFile: config.caFile }),
+    ...(config.connectTimeoutMs === undefined ? {} : { connectTimeout: config.connectTimeoutMs }),
   });
 }
 
