@@ -16,16 +16,16 @@ Argument values are typed by the agent's catalogue (from its retained status): i
 true/false, strings. --json prints one JSON document (watch: one per line) on stdout.
 
 Configuration (flags win over the environment):
-  --url            BECKON_URL              broker, mqtt:// or mqtts://
-  --app-id         BECKON_APP_ID           the app's id (MQTT username)
-  --secret-file    BECKON_APP_SECRET_FILE  file holding the app's secret (or BECKON_APP_SECRET)
-  --key-file       BECKON_APP_KEY_FILE     the app's private JWK (keygen's default --out)
-  --auth-url       BECKON_AUTH_URL         auth-service admin listener (credentials, groups)
-  --ca-file        BECKON_CA_FILE          CA certificate for mqtts:// and https://
-  --mqtt-version   BECKON_MQTT_VERSION     5 (default) or 3.1.1
-  --connect-timeout BECKON_CONNECT_TIMEOUT how long to try for a broker session (default 30s)
-  --unsigned       BECKON_UNSIGNED=true    send unsigned commands (agents with checks off only)
-                   BECKON_LOG_LEVEL        the CLI's own log on stderr (default warn)
+  --url              BECKON_URL              broker, mqtt:// or mqtts://
+  --app-id           BECKON_APP_ID           the app's id (MQTT username)
+  --secret-file      BECKON_APP_SECRET_FILE  file holding the app's secret (or BECKON_APP_SECRET)
+  --key-file         BECKON_APP_KEY_FILE     the app's private JWK (keygen's default --out)
+  --auth-url         BECKON_AUTH_URL         auth-service admin listener (credentials, groups)
+  --ca-file          BECKON_CA_FILE          CA certificate for mqtts:// and https://
+  --mqtt-version     BECKON_MQTT_VERSION     5 (default) or 3.1.1
+  --connect-timeout  BECKON_CONNECT_TIMEOUT  how long to try for a broker session (30s)
+  --unsigned         BECKON_UNSIGNED=true    unsigned commands (agents with checks off only)
+                     BECKON_LOG_LEVEL        the CLI's own log on stderr (default warn)
 
 Exit status:
   ${EXIT.succeeded}    succeeded (fan-out: every agent succeeded)
