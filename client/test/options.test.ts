@@ -92,6 +92,14 @@ describe('typed catalogue', () => {
       void client.send('web-01', 'reboot', {});
     };
 
+    const narrowed = (client: BeckonClient) => {
+      const ops = client.typed<Ops>();
+      void ops.sendMany(['web-01'], 'restart-service', { unit: 'nginx' });
+      // @ts-expect-error typed() carries the catalogue to sendMany as well
+      void ops.sendMany(['web-01'], 'restart-service', { unit: 42 });
+    };
+
+    expectTypeOf(narrowed).returns.toBeVoid();
     expectTypeOf(typed).parameter(0).toEqualTypeOf<BeckonClient<Ops>>();
     expectTypeOf<BeckonClient<Ops>['send']>().returns.toEqualTypeOf<Promise<SucceededResult>>();
     expectTypeOf(connect<Ops>).returns.resolves.toEqualTypeOf<BeckonClient<Ops>>();
