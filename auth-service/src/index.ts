@@ -87,5 +87,10 @@ export { API_ERROR_STATUS, type ApiErrorCode } from './http/api-error.js';
 export type { ExplainFunction, ExplainResult } from './admin-api/trust-audit-routes.js';
 export { issueBrokerToken } from './trust/broker-token.js';
 export { generateSecret } from './secrets/generate-secret.js';
+export {
+  ADMIN_TOKEN_PREFIX,
+  createAdminToken,
+  type CreatedAdminToken,
+} from './admin-api/create-admin-token.js';
 export { hashSecret, GENERATED_SECRET_SCRYPT } from './secrets/scrypt-hash.js';
 export { verifyHash, hashFormat, type HashFormat } from './secrets/verify-hash.js';

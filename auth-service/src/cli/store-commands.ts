@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { newRecordId } from '../admin-api/record-id.js';
+import { createAdminToken } from '../admin-api/create-admin-token.js';
 import type { AuthServiceConfig } from '../config/schema.js';
 import { parseAclFile, type ImportedRule } from '../import/acl-file.js';
 import { importMosquitto } from '../import/import-mosquitto.js';
 import { parsePasswordFile, type ImportProblem } from '../import/password-file.js';
-import { generateToken } from '../secrets/generate-secret.js';
-import { tokenDigest } from '../secrets/token-digest.js';
 import { migrate } from '../store/migrations.js';
 import { createDriver, openStore } from '../store/open-store.js';
 import type { CommandOutput } from './admin-commands.js';
@@ -19,7 +17,6 @@ export class CommandFailure extends Error {
 }
 
 /** The prefix of admin tokens. */
-export const ADMIN_TOKEN_PREFIX = 'bat';
 
 /** Who the audit log names for changes made by the CLI straight on the store. */
 const CLI_ACTOR = 'cli';
@@ -77,17 +74,7 @@ export async function runAdminToken(
           throw new UsageError('--name must be at most 128 characters');
         }
 
-        const token = generateToken(ADMIN_TOKEN_PREFIX);
-        const id = newRecordId('at');
-
-        await store.mutate(CLI_ACTOR, async (writer) => {
-          await writer.insertAdminToken({ id, name, digest: tokenDigest(token) });
-          await writer.audit({
-            action: 'admin-token.create',
-            target: `admin-token:${id}`,
-            detail: { name },
-          });
-        });
+        const { id, token } = await createAdminToken(store, CLI_ACTOR, name);
 
         return {
           data: { id, name, token },
