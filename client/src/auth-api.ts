@@ -142,7 +142,8 @@ async function callFor<S extends z.ZodType>(
   if (!parsed.ok) {
     throw new BeckonError(
       failureCode,
-      `${what}: the auth-service answer does not match the contract (${describeIssues(parsed.issues)})`,
+      `${what}: the auth-service answer does not match the contract ` +
+        `(${describeIssues(parsed.issues)})`,
     );
   }
 

@@ -85,7 +85,8 @@ export function errorForResult(result: Result): BeckonError {
     case 'rejected':
       return new BeckonError(
         'rejected',
-        `agent ${result.agentId} rejected the command (${result.error?.code ?? 'no code'})${reason}`,
+        `agent ${result.agentId} rejected the command ` +
+          `(${result.error?.code ?? 'no code'})${reason}`,
         details,
       );
     case 'expired':
@@ -105,7 +106,8 @@ export function errorForResult(result: Result): BeckonError {
     case 'cancelled':
       return new BeckonError(
         'failed',
-        `the action ${result.outcome} on agent ${result.agentId}${exitDescription(result)}${reason}`,
+        `the action ${result.outcome} on agent ${result.agentId}` +
+          `${exitDescription(result)}${reason}`,
         details,
       );
   }

@@ -69,6 +69,12 @@ export function errorAllowance(maxErrors: MaxErrors | undefined, total: number):
   return Math.floor((total * percent) / 100);
 }
 
+function describeValue(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'string'
+    ? JSON.stringify(value)
+    : typeof value;
+}
+
 export function checkConcurrency(concurrency: unknown): number {
   if (concurrency === undefined) {
     return DEFAULT_CONCURRENCY;
@@ -82,7 +88,7 @@ export function checkConcurrency(concurrency: unknown): number {
   ) {
     throw invalidArgument(
       'options.concurrency',
-      `must be an integer from 1 to ${MAX_CONCURRENCY}, got ${typeof concurrency === 'number' ? concurrency : typeof concurrency}`,
+      `must be an integer from 1 to ${MAX_CONCURRENCY}, got ${describeValue(concurrency)}`,
     );
   }
 

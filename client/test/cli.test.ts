@@ -169,7 +169,7 @@ describe('beckon CLI', () => {
     expect(run.stderr).toContain('no result from agent cli-01');
   });
 
-  it('refuses argument values that do not fit the catalogue, naming them, and sends nothing', async () => {
+  it('refuses arguments that do not fit the catalogue, naming them; nothing is sent', async () => {
     const before = agent('cli-01').received.length;
 
     const wrongType = await runCli(

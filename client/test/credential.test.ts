@@ -87,7 +87,7 @@ describe('credentials', () => {
     }
   });
 
-  it('fails connect with credential_unavailable when the auth-service cannot issue one', async () => {
+  it('fails connect with credential_unavailable when the auth-service issues none', async () => {
     const world = await startWorld();
     world.auth.failWith(503);
 

@@ -69,7 +69,7 @@ describe.each(['5', '3.1.1'] as const)('reconnect over MQTT %s', (mqttVersion) =
 });
 
 describe('closing while disconnected', () => {
-  it('rejects calls waiting for the broker with not_connected instead of leaving them hanging', async () => {
+  it('rejects calls waiting for the broker with not_connected rather than hang', async () => {
     world = await startWorld();
     const client = await world.connectApp();
     const lost = nextEvent(client, 'disconnected');

@@ -180,7 +180,8 @@ async function sendOne(
   if (catalogue !== undefined && findAction(catalogue, action) === undefined) {
     throw invalidArgument(
       'action',
-      `${action} is not offered by ${agentId} (it offers ${catalogue.map((entry) => entry.name).join(', ')})`,
+      `${action} is not offered by ${agentId} ` +
+        `(it offers ${catalogue.map((entry) => entry.name).join(', ')})`,
     );
   }
 

@@ -37,7 +37,8 @@ export function printResult(io: CliIo, result: Result): void {
   }
 
   io.stderr.write(
-    `${result.agentId} ${result.action ?? '?'}: ${result.outcome} (${exitPart(result)})${duration(result)}\n`,
+    `${result.agentId} ${result.action ?? '?'}: ${result.outcome} ` +
+      `(${exitPart(result)})${duration(result)}\n`,
   );
 }
 

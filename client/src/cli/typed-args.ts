@@ -90,7 +90,8 @@ export function typeArgs(
       const known = Object.keys(action.args);
       throw invalidArgument(
         `--arg ${name}`,
-        `is not an argument of ${action.name} (it takes ${known.length === 0 ? 'none' : known.join(', ')})`,
+        `is not an argument of ${action.name} ` +
+          `(it takes ${known.length === 0 ? 'none' : known.join(', ')})`,
       );
     }
 
