@@ -58,7 +58,7 @@ export class AdminApi {
   ): Promise<string> {
     const answer = await this.post('/v1/grants', { appId, ...grant });
 
-    return String((answer['grant'] as { id: string }).id);
+    return (answer['grant'] as { id: string }).id;
   }
 
   /** A one-time enrollment token for one agent id. */
