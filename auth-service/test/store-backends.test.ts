@@ -40,9 +40,12 @@ describe.each(BACKENDS)('store on $name', (backend) => {
   });
 
   afterEach(async () => {
-    await Promise.all(extraStores.splice(0).map((extra) => extra.close()));
-    await store.close();
-    await database.drop();
+    try {
+      await Promise.all(extraStores.splice(0).map((extra) => extra.close()));
+      await store.close();
+    } finally {
+      await database.drop();
+    }
   });
 
   async function replica(): Promise<Store> {
