@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { generateSigningKeyPair } from '@beckon/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectorySnapshot } from '../src/directory/types.js';
 import { nextValue } from './helpers/backends.js';
@@ -62,6 +63,14 @@ describe('beckon-auth CLI', () => {
     expect(test.service.directory.current().principals.get('web-1')?.groups).toEqual(['eu', 'web']);
 
     expect((await runCli(['apps', 'add', 'deployer'], env)).code).toBe(0);
+
+    const keyFile = join(test.folder, 'deployer.jwk');
+
+    writeFileSync(keyFile, JSON.stringify((await generateSigningKeyPair()).publicJwk));
+
+    const pinned = await runCli(['apps', 'key', 'set', 'deployer', '--jwk', `@${keyFile}`], env);
+
+    expect(pinned.stdout).toMatch(/^pinned key of deployer {2}app {2}enabled key-pinned/);
 
     const grant = await runCli(
       ['grants', 'add', '--app', 'deployer', '--groups', 'web', '--actions', 'restart', '--json'],

@@ -40,9 +40,12 @@ describe.each(BACKENDS)('store on $name', (backend) => {
   });
 
   afterEach(async () => {
-    await Promise.all(extraStores.splice(0).map((extra) => extra.close()));
-    await store.close();
-    await database.drop();
+    try {
+      await Promise.all(extraStores.splice(0).map((extra) => extra.close()));
+      await store.close();
+    } finally {
+      await database.drop();
+    }
   });
 
   async function replica(): Promise<Store> {
@@ -327,6 +330,16 @@ describe.each(BACKENDS)('store on $name', (backend) => {
 
     expect(await seen).toBe(before + 1);
     expect(await other.read((reader) => reader.getPrincipal('from-replica-a'))).toBeDefined();
+  });
+
+  it('catches up with a change committed before a replica started watching', async () => {
+    const other = await replica();
+    const before = await store.read((reader) => reader.revision());
+
+    await store.mutate('test', (writer) => addAgent(writer, 'early'));
+
+    // Nothing is committed after this point: only a look at subscription time can see it.
+    expect(await nextValue<number>((deliver) => other.onRevision(deliver))).toBe(before + 1);
   });
 
   it('refreshes a directory on another replica, so a disable holds everywhere', async () => {

@@ -45,8 +45,11 @@ describe('two replicas sharing one PostgreSQL store', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(replicas.map((replica) => replica.close()));
-    await database.drop();
+    try {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    } finally {
+      await database.drop();
+    }
   });
 
   it('agrees on a single trust root', async () => {

@@ -2,11 +2,11 @@
 
 type Json = Record<string, unknown>;
 
-function field(value: unknown, key: string): unknown {
+export function field(value: unknown, key: string): unknown {
   return value !== null && typeof value === 'object' ? (value as Json)[key] : undefined;
 }
 
-function str(value: unknown): string {
+export function str(value: unknown): string {
   if (typeof value === 'string') {
     return value;
   }
@@ -110,5 +110,3 @@ export function explainText(body: unknown): string {
 
   return `${field(body, 'allowed') === true ? 'ALLOW' : 'DENY'}: ${str(field(body, 'reason'))}${rule === undefined ? '' : `\nrule: ${str(rule)}`}`;
 }
-
-export { field, str };

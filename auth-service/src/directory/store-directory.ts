@@ -64,7 +64,10 @@ export class StoreDirectory implements DirectorySource {
         return await verifyAgainstDecoy(password);
       }
 
-      return await verifyHash(hash, password);
+      const matches = await verifyHash(hash, password);
+
+      // A disable committed while the hash was being computed still counts.
+      return matches && this.#loaded.snapshot.principals.get(username)?.enabled === true;
     } catch (err) {
       this.#logger.error({ err, principalId: username }, 'secret check failed');
 

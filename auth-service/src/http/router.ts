@@ -95,32 +95,21 @@ export class Router {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       this.#before?.(req);
-
-      const reply = await this.#dispatch(req);
-
-      if ('stream' in reply) {
-        res.writeHead(reply.status, {
-          'content-type': reply.contentType,
-          'content-length': reply.size,
-          'x-content-type-options': 'nosniff',
-        });
-        await pipeline(reply.stream, res);
-      } else if ('raw' in reply) {
-        res.writeHead(reply.status, {
-          'content-type': reply.contentType,
-          'content-length': reply.raw.length,
-          'x-content-type-options': 'nosniff',
-        });
-        res.end(reply.raw);
-      } else {
-        sendJson(res, reply.status, reply.body, reply.headers);
-      }
+      await send(res, await this.#dispatch(req));
     } catch (error) {
       this.#fail(req, res, error);
     }
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    if (res.headersSent) {
+      // Mid-answer, typically a client that went away during a download: nothing to tell it.
+      this.#logger.debug({ err: error, path: pathOf(req) }, 'response aborted');
+      res.destroy();
+
+      return;
+    }
+
     const apiError =
       error instanceof ApiError
         ? error
@@ -128,12 +117,6 @@ export class Router {
 
     if (apiError.code === 'internal_error') {
       this.#logger.error({ err: error, method: req.method, path: pathOf(req) }, 'request failed');
-    }
-
-    if (res.headersSent) {
-      res.destroy();
-
-      return;
     }
 
     if (apiError.code === 'payload_too_large') {
@@ -188,4 +171,26 @@ export class Router {
 
 function pathOf(req: IncomingMessage): string {
   return (req.url ?? '').split('?')[0] ?? '';
+}
+
+async function send(res: ServerResponse, reply: Reply): Promise<void> {
+  if ('body' in reply) {
+    sendJson(res, reply.status, reply.body, reply.headers);
+
+    return;
+  }
+
+  const length = 'raw' in reply ? reply.raw.length : reply.size;
+
+  res.writeHead(reply.status, {
+    'content-type': reply.contentType,
+    'content-length': length,
+    'x-content-type-options': 'nosniff',
+  });
+
+  if ('raw' in reply) {
+    res.end(reply.raw);
+  } else {
+    await pipeline(reply.stream, res);
+  }
 }

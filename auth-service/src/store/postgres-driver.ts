@@ -36,6 +36,9 @@ export class PostgresDriver implements SqlDriver {
   readonly #pool: pg.Pool;
   readonly #logger: Logger;
   readonly #pollIntervalMs: number;
+  // LISTEN connections being opened or closed; close() waits for them, so no connection to
+  // the database outlives the driver.
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(
     url: string,
@@ -121,7 +124,7 @@ export class PostgresDriver implements SqlDriver {
     };
 
     const scheduleReconnect = (failed: pg.Client): void => {
-      failed.end().catch(() => undefined);
+      this.#track(failed.end());
 
       if (client === failed) {
         client = undefined;
@@ -133,25 +136,39 @@ export class PostgresDriver implements SqlDriver {
 
       reconnectTimer = setTimeout(() => {
         reconnectTimer = undefined;
-        void listen();
+        this.#track(listen());
       }, LISTEN_RECONNECT_DELAY_MS);
     };
 
     const poll = setInterval(onSignal, this.#pollIntervalMs);
 
     poll.unref();
-    void listen();
+    this.#track(listen());
 
     return () => {
       stopped = true;
       clearInterval(poll);
       clearTimeout(reconnectTimer);
-      client?.end().catch(() => undefined);
+      if (client !== undefined) {
+        this.#track(client.end());
+      }
+
       client = undefined;
     };
   }
 
+  #track(work: Promise<void>): void {
+    const settled = work.catch(() => undefined);
+
+    this.#pending.add(settled);
+    void settled.then(() => this.#pending.delete(settled));
+  }
+
   async close(): Promise<void> {
+    while (this.#pending.size > 0) {
+      await Promise.all([...this.#pending]);
+    }
+
     await this.#pool.end();
   }
 }

@@ -272,12 +272,19 @@ export class SqlAccess implements StoreWriter {
     const memberships = await this.#sql.all(
       'SELECT group_name, principal_id FROM memberships ORDER BY principal_id',
     );
+    const membersOf = new Map<string, string[]>();
+
+    for (const membership of memberships) {
+      const group = text(membership.group_name);
+      const members = membersOf.get(group) ?? [];
+
+      members.push(text(membership.principal_id));
+      membersOf.set(group, members);
+    }
 
     return rows.map((row) => ({
       name: text(row.name),
-      members: memberships
-        .filter((membership) => text(membership.group_name) === text(row.name))
-        .map((membership) => text(membership.principal_id)),
+      members: membersOf.get(text(row.name)) ?? [],
       createdAt: num(row.created_at),
     }));
   }

@@ -105,7 +105,12 @@ export class SqlStore implements Store {
 
   onRevision(listener: RevisionListener): () => void {
     this.#listeners.add(listener);
-    this.#stopWatching ??= this.#driver.watch(() => void this.#checkForChanges());
+
+    if (this.#stopWatching === undefined) {
+      this.#stopWatching = this.#driver.watch(() => void this.#checkForChanges());
+      // A change committed elsewhere before the watch began raises no signal: look once now.
+      void this.#checkForChanges();
+    }
 
     return () => {
       this.#listeners.delete(listener);
