@@ -40,6 +40,8 @@ export async function startAuth(options: AuthOptions = {}): Promise<RunningAuth>
       broker: { host: '127.0.0.1', port: 0 },
     },
     issuer,
+    // A test fleet enrolls all at once from one address; the per-source limit is for the internet.
+    publicLimits: { burst: 10_000, perSecond: 10_000 },
     ...options.config,
   });
   const service = await startAuthService({
