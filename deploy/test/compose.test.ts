@@ -114,7 +114,7 @@ describe('the auth-service config files', () => {
       deployPath('k8s', 'base', 'auth-service', 'auth.yaml'),
     );
     expect(kubernetes).toEqual(compose);
-    expect(at(compose, 'listeners', 'brokerChecks', 'port')).toBe(8181);
+    expect(at(compose, 'listeners', 'broker', 'port')).toBe(8181);
     expect(at(compose, 'listeners', 'admin', 'port')).toBe(8182);
     expect(at(compose, 'listeners', 'public', 'port')).toBe(8183);
   });

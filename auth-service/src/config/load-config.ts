@@ -10,6 +10,7 @@ export const ENV_PREFIX = 'BECKON_AUTH_';
 const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   ISSUER: ['issuer'],
   BROKER_URL: ['brokerUrl'],
+  PUBLIC_URL: ['publicUrl'],
   STATIC_DIR: ['staticDir'],
   LOG_LEVEL: ['logLevel'],
   CREDENTIAL_TTL_SECONDS: ['credentials', 'appCredentialTtlSeconds'],
@@ -21,6 +22,9 @@ const ENV_KEYS: Readonly<Record<string, readonly string[]>> = {
   PUBLIC_HOST: ['listeners', 'public', 'host'],
   PUBLIC_PORT: ['listeners', 'public', 'port'],
 };
+
+/** The store's variables, handled before the others (only one of them may be set). */
+const STORE_ENV_KEYS = new Set(['STORE_URL', 'SQLITE_PATH', 'POSTGRES_URL']);
 
 /** Read by the CLI, not the service; listed so the service does not mistake them for typos. */
 const CLIENT_ENV_KEYS = new Set(['CONFIG', 'ADMIN_TOKEN', 'ADMIN_URL']);
@@ -100,13 +104,30 @@ function applyEnv(
   env: Readonly<Record<string, string | undefined>>,
 ): Map<string, string> {
   const sources = new Map<string, string>();
-  const sqlite = env[`${ENV_PREFIX}SQLITE_PATH`];
-  const postgres = env[`${ENV_PREFIX}POSTGRES_URL`];
+  const storeUrl = env[`${ENV_PREFIX}STORE_URL`];
+  let sqlite = env[`${ENV_PREFIX}SQLITE_PATH`];
+  let postgres = env[`${ENV_PREFIX}POSTGRES_URL`];
+  const given = [storeUrl, sqlite, postgres].filter((value) => value !== undefined).length;
 
-  if (sqlite !== undefined && postgres !== undefined) {
+  if (given > 1) {
     throw new ConfigError(
-      `set only one of ${ENV_PREFIX}SQLITE_PATH and ${ENV_PREFIX}POSTGRES_URL, not both`,
+      `set only one of ${ENV_PREFIX}STORE_URL, ${ENV_PREFIX}SQLITE_PATH and ` +
+        `${ENV_PREFIX}POSTGRES_URL`,
     );
+  }
+
+  // One variable for either store, as container platforms pass one secret: sqlite:<path> or a
+  // postgres:// URL.
+  if (storeUrl !== undefined) {
+    if (storeUrl.startsWith('sqlite:')) {
+      sqlite = storeUrl.slice('sqlite:'.length);
+    } else if (/^postgres(ql)?:\/\//.test(storeUrl)) {
+      postgres = storeUrl;
+    } else {
+      throw new ConfigError(
+        `${ENV_PREFIX}STORE_URL must be sqlite:<path> or a postgres:// URL (the value is not shown)`,
+      );
+    }
   }
 
   if (sqlite !== undefined) {
@@ -128,7 +149,7 @@ function applyEnv(
     const path = ENV_KEYS[suffix];
 
     if (path === undefined) {
-      if (!CLIENT_ENV_KEYS.has(suffix) && suffix !== 'SQLITE_PATH' && suffix !== 'POSTGRES_URL') {
+      if (!CLIENT_ENV_KEYS.has(suffix) && !STORE_ENV_KEYS.has(suffix)) {
         throw new ConfigError(`unknown environment variable ${name}`);
       }
 

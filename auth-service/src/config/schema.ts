@@ -54,6 +54,14 @@ export const AuthServiceConfig = z.strictObject({
       brokerTokenTtlSeconds: Ttl(DEFAULT_BROKER_TOKEN_TTL_SECONDS),
     })
     .prefault({}),
+  /**
+   * The public listener as client servers reach it, e.g. `https://auth.example.com`: served
+   * install.sh has it filled in, so `curl .../install.sh | sudo sh -s -- --token T` needs no URL.
+   */
+  publicUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(1_024)
+    .optional(),
   /** Folder whose files the public listener serves as /install.sh and /agent/<file>. */
   staticDir: z.string().min(1).max(4_096).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

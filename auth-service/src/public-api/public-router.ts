@@ -26,7 +26,7 @@ export function createPublicRouter(
   registerHealthRoutes(router, ready);
   registerEnrollRoute(router, context);
   registerAgentTrustRoute(router, context);
-  registerStaticRoutes(router, context.config.staticDir);
+  registerStaticRoutes(router, context.config.staticDir, context.config.publicUrl);
 
   return router;
 }
