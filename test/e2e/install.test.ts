@@ -16,7 +16,7 @@ import { startAuth, type RunningAuth } from '../harness/auth.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILD_BUNDLE = join(ROOT, 'deploy/dist/bundle/build.js');
 const INSTALL_TIMEOUT_MS = 120_000;
-const AGENT_RUN_OPTIONS = { reject: false, all: true } as const;
+const AGENT_RUN_OPTIONS = { reject: false, all: true, forceKillAfterDelay: false } as const;
 
 let folder: string;
 let bundle: string;

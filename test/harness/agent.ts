@@ -58,6 +58,8 @@ export interface AgentSetup {
   readonly actions?: ActionsInput;
   readonly requireSignatures?: boolean;
   readonly logger?: Logger;
+  /** For agents run as processes; their logs go to stdout. */
+  readonly logLevel?: 'warn' | 'info' | 'debug';
 }
 
 /** The config an installer would write for this agent, as an object and as a file. */
@@ -71,7 +73,7 @@ export async function writeAgentConfig(
     stateDir: join(enrolled.dir, 'state'),
     security: { requireSignatures: setup.requireSignatures ?? true },
     limits: { shutdownGraceSeconds: 5, killGraceSeconds: 1 },
-    logLevel: 'warn',
+    logLevel: setup.logLevel ?? 'warn',
     actions: setup.actions ?? {},
   };
   const path = join(enrolled.dir, 'agent.yaml');
