@@ -67,7 +67,7 @@ describe('beckon-agent run as a real process', () => {
 
     // The action has started once the agent says so in its log.
     await new Promise<void>((resolve) => {
-      agent?.all?.on('data', (chunk: Buffer) => {
+      agent?.all.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes(handle.id) && chunk.toString().includes('started')) {
           resolve();
         }
