@@ -2,10 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '@beckon/test-support';
+import { canConnect, freePort } from '@beckon/test-support';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployPath, parseMosquittoConf, runTool } from './helpers.js';
@@ -17,17 +16,6 @@ const MOSQUITTO_BIN = process.env['BECKON_TEST_MOSQUITTO'] ?? '/usr/sbin/mosquit
 const BROKER_START_TIMEOUT_MS = 10_000;
 
 const POLL_INTERVAL_MS = 25;
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function waitForListener(child: ChildProcess, port: number): Promise<void> {
   const deadline = Date.now() + BROKER_START_TIMEOUT_MS;

@@ -12,4 +12,3 @@ export * from './messages.js';
 export * from './parse.js';
 export * from './signing.js';
 export * from './topics.js';
-export * from './verify-with-claims.js';

@@ -245,11 +245,7 @@ export function grantsCover(
   });
 }
 
-export interface MessageCheck extends CredentialCheck {
-  /** The receiving agent's own id and groups. */
-  readonly agentId: string;
-  readonly agentGroups: readonly string[];
-}
+export interface MessageCheck extends CredentialCheck, SignatureCheck {}
 
 /**
  * The agent's gate: the credential chains to the trust root, the signature was made by the
@@ -270,7 +266,30 @@ export async function verifyMessage(
     return credential;
   }
 
-  const claims = credential.value;
+  return verifyMessageWithClaims(message, credential.value, check);
+}
+
+export interface SignatureCheck {
+  /** The receiving agent's own id and groups. */
+  readonly agentId: string;
+  readonly agentGroups: readonly string[];
+}
+
+/**
+ * The part of `verifyMessage` that follows the credential check, for a verifier that caches
+ * credentials it already verified (by token, until they expire): the sender is the
+ * credential's subject, the signature was made by the certified key over exactly this message,
+ * and a grant covers this agent and (for a command) this action. `claims` must come from
+ * `verifyCredential` for `message.auth.credential`.
+ */
+export async function verifyMessageWithClaims(
+  message: Signable,
+  claims: CredentialClaims,
+  check: SignatureCheck,
+): Promise<VerifyResult<CredentialClaims>> {
+  if (message.auth === undefined) {
+    return failure('unsigned', 'message carries no signature envelope');
+  }
 
   if (claims.sub !== message.issuer) {
     return failure('untrusted_credential', 'credential was issued to a different app');
@@ -306,7 +325,7 @@ export async function verifyMessage(
     );
   }
 
-  return credential;
+  return { ok: true, value: claims };
 }
 
 export interface CredentialRequest {

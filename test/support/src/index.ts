@@ -1,3 +1,8 @@
 /** Test helpers shared by every Beckon suite. Not shipped. */
 export { freePort } from './free-port.js';
-export { startMosquitto, type MosquittoOptions, type RunningMosquitto } from './mosquitto.js';
+export {
+  canConnect,
+  startMosquitto,
+  type MosquittoOptions,
+  type RunningMosquitto,
+} from './mosquitto.js';
