@@ -14,6 +14,11 @@ export interface LogLine {
   readonly [key: string]: unknown;
 }
 
+/** When a line was logged, in epoch ms (the agent logs ISO timestamps). */
+export function logTime(line: LogLine): number {
+  return typeof line['time'] === 'number' ? line['time'] : Date.parse(String(line['time']));
+}
+
 export interface AgentFileOptions {
   readonly brokerUrl: string;
   readonly protocolVersion?: 4 | 5;

@@ -40,6 +40,7 @@ export class AuthProcess {
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #admin: AdminApi | undefined;
+  #token: string | undefined;
 
   private constructor(dir: string, configPath: string, ports: AuthProcess['ports']) {
     this.dir = dir;
@@ -88,6 +89,15 @@ export class AuthProcess {
     return this.#admin;
   }
 
+  /** The admin token, for requests the AdminApi helper does not make (raw status checks). */
+  get token(): string {
+    if (this.#token === undefined) {
+      throw new Error('call createAdminToken() first');
+    }
+
+    return this.#token;
+  }
+
   /** Asks the broker listener exactly as mosquitto-auth-plug's http backend does. */
   plug(options: { retryCount?: number; timeoutMs?: number } = {}): PlugClient {
     return new PlugClient({
@@ -111,6 +121,7 @@ export class AuthProcess {
     ]);
     const { token } = JSON.parse(stdout) as { token: string };
     this.#admin = new AdminApi(this.adminUrl, token);
+    this.#token = token;
 
     return token;
   }
