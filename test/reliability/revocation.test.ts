@@ -53,9 +53,9 @@ async function lastDelivered(
   });
   await subscriber.subscribeAsync(topic, { qos: 1 });
 
-  let publishing = true;
+  const state = { publishing: true };
   const loop = (async () => {
-    while (publishing) {
+    while (state.publishing) {
       sentAt.push(Date.now());
       await publisher.publishAsync(topic, String(sentAt.length - 1), { qos: 1 });
       await new Promise((resolve) => setTimeout(resolve, PUBLISH_EVERY_MS));
@@ -71,7 +71,7 @@ async function lastDelivered(
   await revoke();
   const answeredAt = Date.now();
   await new Promise((resolve) => setTimeout(resolve, READ_CACHE_MS + SLACK_MS));
-  publishing = false;
+  state.publishing = false;
   await loop;
 
   return { revokedAt, answeredAt, lastSentAt: sentAt[lastReceived] ?? 0 };
