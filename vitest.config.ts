@@ -49,6 +49,7 @@ export default defineConfig({
         test: {
           name: 'reliability',
           include: ['test/reliability/**/*.test.ts'],
+          globalSetup: ['test/reliability/support/global-setup.ts'],
           // Real outages and restarts: the auth-service outage alone lasts 30 s.
           testTimeout: 240_000,
           hookTimeout: 60_000,
