@@ -191,6 +191,35 @@ describe('command signatures, end to end', () => {
     expect(await recorder.lines()).not.toContain('reused');
   });
 
+  it('refuses an action the grant does not name, for an app granted other actions', async () => {
+    const limited = await addApp(auth, 'ping-only', [{ agents: [AGENT], actions: ['ping'] }]);
+    const other = await RawApp.connect({
+      brokerUrl: broker.url,
+      authUrl: auth.adminUrl,
+      appId: limited.appId,
+      secret: limited.secret,
+      agentId: AGENT,
+    });
+
+    try {
+      const otherCredential = await other.credential();
+      const ping = await other.sign(other.command(AGENT, 'ping'), otherCredential);
+      const record = await other.sign(
+        other.command(AGENT, 'record', { id: 'not-granted' }),
+        otherCredential,
+      );
+
+      expect((await other.roundTrip(AGENT, ping)).outcome).toBe('succeeded');
+      expect(await other.roundTrip(AGENT, record)).toMatchObject({
+        outcome: 'rejected',
+        error: { code: 'not_granted' },
+      });
+      expect(await recorder.lines()).not.toContain('not-granted');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('reports a command that expired before it arrived as expired', async () => {
     const past = Date.now() - 120_000;
     const stale = await app.sign(
