@@ -108,4 +108,29 @@ actions:
     const missing = await loadConfig(join(dir, 'nope.yaml'));
     expect(missing.ok || missing.errors[0]).toMatch(/cannot read the file \(ENOENT\)/);
   });
+
+  it('refuses an alias bomb with an error instead of throwing (regression: loadConfig threw)', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+
+    for (const [index, name] of ['b', 'c', 'd', 'e', 'f'].entries()) {
+      const previous = String.fromCharCode('a'.charCodeAt(0) + index);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    }
+
+    const { path, result } = await load(levels.join('\n'));
+
+    expect(result).toEqual({
+      ok: false,
+      errors: [`${path}: too many YAML aliases (more than 100); write the values out`],
+    });
+  });
+
+  it('reads YAML 1.1 tags such as !!binary as plain text, not as a Buffer', async () => {
+    // Regression: a top-level !!binary became a Buffer and the error listed every Buffer method.
+    const { result } = await load('!!binary aGk=');
+
+    expect(result.ok || result.errors).toEqual([
+      expect.stringMatching(/\(top level\): expected object$/),
+    ]);
+  });
 });

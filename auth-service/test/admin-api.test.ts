@@ -366,6 +366,17 @@ describe('admin API', () => {
       }
     });
 
+    it('reads a path starting with // as a path, not as a host (regression: 500)', async () => {
+      // new URL('//?q', base) took the path for a protocol-relative URL: a 500 for '//?q', and
+      // '//host/v1/agents' was routed as /v1/agents.
+      const empty = await admin('//?limit=0');
+      const hostLike = await admin('//evil.example/v1/agents');
+
+      expect(empty.status).toBe(404);
+      expect(at(empty.body, 'error', 'code')).toBe('not_found');
+      expect(hostLike.status).toBe(404);
+    });
+
     it('answers 404 for unknown routes and 405 for wrong methods', async () => {
       expect((await admin('/v1/nothing')).status).toBe(404);
 

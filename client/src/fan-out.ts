@@ -1,9 +1,12 @@
+import { setMaxListeners } from 'node:events';
 import type { Result } from '@beckon/shared';
 import type { Logger } from 'pino';
 import { BeckonError, invalidArgument } from './errors.js';
 
 export const DEFAULT_CONCURRENCY = 10;
 export const MAX_CONCURRENCY = 1_000;
+/** A send listens for aborts while it waits for the session and while it waits for a result. */
+const LISTENERS_PER_SEND = 2;
 
 /** Stop launching once errors exceed a count (`5`) or a share of the targets (`'10%'`). */
 export type MaxErrors = number | `${number}%`;
@@ -111,6 +114,9 @@ export async function fanOut(
   const outcomes = new Array<AgentOutcome | undefined>(agents.length);
   // Aborting the fan-out aborts the sends in flight too.
   const inFlightAbort = new AbortController();
+  // Each send in flight listens on this one signal (its wait and its publish), so more than
+  // ten at once is expected, not Node's "possible memory leak".
+  setMaxListeners(LISTENERS_PER_SEND * concurrency, inFlightAbort.signal);
   const onAbort = (): void => {
     inFlightAbort.abort(options.signal?.reason);
   };

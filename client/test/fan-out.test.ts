@@ -114,6 +114,31 @@ describe('sendMany', () => {
     expect(progress.at(-1)).toMatchObject({ total: AGENT_COUNT, succeeded: AGENT_COUNT });
   });
 
+  it('prints no MaxListenersExceededWarning when more than ten sends share its signal', async () => {
+    // Regression: every send in flight listens on the fan-out's one AbortSignal, and Node
+    // warned of a "possible memory leak" past ten listeners, into the app's own stderr.
+    useHandlers();
+    const client = await world.connectApp();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+
+    try {
+      const report = await releaseWhileRunning(
+        client.sendMany(agentIds, 'ping', {}, { concurrency: AGENT_COUNT }),
+      );
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+
+      expect(report.succeeded).toBe(AGENT_COUNT);
+      expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('stops launching once errors pass maxErrors and reports the rest as not-sent', async () => {
     // The first four agents fail; with one at a time, the third error passes maxErrors 2.
     useHandlers(new Set(agentIds.slice(0, 4)));

@@ -10,6 +10,8 @@ export const BUILT_IN_ACTIONS = ['ping', 'describe'] as const;
 
 /** Largest config file read; a real one is a few KiB. */
 const MAX_CONFIG_BYTES = 1_024 * 1_024;
+/** Aliases expanded at most; more is the shape of a "billion laughs" file, not a config. */
+const MAX_YAML_ALIASES = 100;
 
 export type ConfigResult =
   | { readonly ok: true; readonly config: Readonly<AgentConfig> }
@@ -123,7 +125,13 @@ export async function loadConfig(path: string): Promise<ConfigResult> {
     return { ok: false, errors: [`${path}: larger than ${MAX_CONFIG_BYTES} bytes`] };
   }
 
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // YAML 1.1 tags (!!binary, !!timestamp, ...) would turn values into Buffers and Dates that
+  // no key expects; as plain text they get the schema's usual "expected ..." error.
+  const document = parseDocument(text, {
+    prettyErrors: true,
+    uniqueKeys: true,
+    resolveKnownTags: false,
+  });
 
   if (document.errors.length > 0) {
     return {
@@ -132,5 +140,23 @@ export async function loadConfig(path: string): Promise<ConfigResult> {
     };
   }
 
-  return validateConfig(document.toJS({ maxAliasCount: 100 }), path);
+  let input: unknown;
+
+  try {
+    input = document.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // The yaml package throws a ReferenceError when the alias limit is passed.
+    if (error instanceof ReferenceError) {
+      return {
+        ok: false,
+        errors: [
+          `${path}: too many YAML aliases (more than ${MAX_YAML_ALIASES}); write the values out`,
+        ],
+      };
+    }
+
+    throw error;
+  }
+
+  return validateConfig(input, path);
 }

@@ -6,6 +6,7 @@ import {
   type ResultErrorCode,
 } from '@beckon/shared';
 import type { RunOutcome } from '../actions/types.js';
+import { fitOutput } from './fit-output.js';
 
 export const EMPTY_OUTPUT: Output = Object.freeze({ stdout: '', stderr: '', truncated: false });
 
@@ -64,7 +65,7 @@ export function builtInResult(
     ...base(context),
     outcome: 'succeeded',
     exitCode: 0,
-    output: { stdout, stderr: '', truncated: false },
+    output: fitOutput({ stdout, stderr: '', truncated: false }),
     timings: {
       receivedAt: context.receivedAt.toISOString(),
       startedAt: startedAt.toISOString(),
@@ -83,7 +84,7 @@ export function runResult(context: ResultContext, run: RunOutcome): Result {
     outcome: run.outcome,
     exitCode: run.exitCode,
     signal: run.signal,
-    output: run.output,
+    output: fitOutput(run.output),
     timings: {
       receivedAt: context.receivedAt.toISOString(),
       ...(startedAt === undefined

@@ -134,7 +134,8 @@ export class Router {
       throw new ApiError('bad_request', 'request target is not a valid path');
     }
 
-    const url = new URL(target, 'http://localhost');
+    // Appended, not resolved against a base: '//x/...' must stay a path, never become a host.
+    const url = new URL(`http://localhost${target}`);
     const path = decodeSegments(url.pathname);
     const allowed: Method[] = [];
 
