@@ -131,8 +131,10 @@ describe('MQTT messages to the agent', () => {
       await closed;
       // A message under the limit still flows: the listener was not the one cut off.
       const small = await mqtt.connectAsync(mosquitto.url, { reconnectPeriod: 0 });
+      // Listen first: the delivery can overtake the publisher's PUBACK.
+      const delivered = new Promise<void>((resolve) => listener.once('message', () => resolve()));
       await small.publishAsync(agentTopics('limits-01').commands, 'small', { qos: 1 });
-      await new Promise<void>((resolve) => listener.once('message', () => resolve()));
+      await delivered;
 
       expect(received).toEqual([5]);
       await Promise.all([listener.endAsync(), small.endAsync(), publisher.endAsync(true)]);
