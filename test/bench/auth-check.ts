@@ -1,0 +1,402 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '@beckon/auth-service';
+import { BrokerTokenResponse } from '@beckon/shared';
+import { benchAuthConfig, writeAuthConfig } from './lib/auth-config.js';
+import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
+import { createBenchStore, type StoreKind } from './lib/bench-stores.js';
+import { appSubscriptions, distinctChecks, toRequests, type AclCheck } from './lib/check-sets.js';
+import { encodeRequests, type LoadPlan, type LoadReport } from './lib/http-loadgen.js';
+import { forkServer, runLoadInChild, type ForkedServer } from './lib/processes.js';
+import { assertMatchesCapture } from './lib/plug-request.js';
+import { print, writeResult } from './lib/results.js';
+import {
+  FULL_DIRECTORY,
+  QUICK_DIRECTORY,
+  prepareSecrets,
+  quietLogger,
+  seedDirectory,
+  type DirectorySecrets,
+  type GrantedAgents,
+} from './lib/seed-directory.js';
+import { formatMs, ratio, summarise, table, type LatencySummary } from './lib/stats.js';
+
+// Benchmark 1: the plug's /acl request against the auth-service (realistic directory) versus a
+// bare node:http server answering 200, a new TCP connection per request, at saturation and at
+// a fixed offered load of half the bare server's saturation.
+
+export const NAME = 'auth-check';
+
+interface Timing {
+  readonly warmupMs: number;
+  readonly durationMs: number;
+}
+
+const FULL_TIMING: Timing = { warmupMs: 1_500, durationMs: 6_000 };
+const QUICK_TIMING: Timing = { warmupMs: 500, durationMs: 2_000 };
+/** Requests in flight at saturation: enough to keep both cores busy with new connections. */
+const SATURATION_CONCURRENCY = 16;
+/** Distinct checks the warm runs cycle through (all answered from the decision cache). */
+const WARM_CHECKS = 2_000;
+/** Distinct checks available to one cold run; more than any run here sends. */
+const COLD_CHECKS_PER_RUN = { full: 160_000, quick: 30_000 } as const;
+/** Goals from the issue. */
+const GOAL_THROUGHPUT_RATIO = 0.85;
+const GOAL_P99_RATIO = 1.25;
+
+type Backend = 'http' | 'jwt';
+type CachePath = 'warm' | 'cold';
+
+interface RunFigures {
+  readonly summary: LatencySummary;
+  readonly statuses: Record<string, number>;
+  readonly reused: boolean;
+  readonly meanSendLagMs: number;
+}
+
+interface ConfigFigures {
+  readonly store: StoreKind;
+  readonly backend: Backend;
+  readonly path: CachePath;
+  readonly saturation: RunFigures;
+  readonly fixed: RunFigures;
+  readonly throughputRatio: number;
+  readonly p99Ratio: number;
+}
+
+interface BareFigures {
+  readonly store: StoreKind;
+  readonly saturation: RunFigures;
+  readonly fixed: RunFigures;
+  readonly fixedRate: number;
+}
+
+// `reused` flags a cold run that ran out of distinct checks (its tail was answered warm).
+function figures(report: LoadReport, cold: boolean): RunFigures {
+  return {
+    summary: summarise(Float64Array.from(report.latencies), report.errors, report.seconds),
+    statuses: report.statuses,
+    reused: cold && report.sent > report.distinct,
+    meanSendLagMs: report.meanSendLagMs,
+  };
+}
+
+class RequestFiles {
+  #count = 0;
+
+  constructor(readonly folder: string) {}
+
+  async write(requests: readonly Buffer[]): Promise<string> {
+    this.#count += 1;
+    const path = join(this.folder, `requests-${this.#count}.bin`);
+    await writeFile(path, encodeRequests(requests));
+
+    return path;
+  }
+}
+
+async function measure(
+  port: number,
+  requestsFile: string,
+  timing: Timing,
+  cold: boolean,
+  rate?: number,
+): Promise<RunFigures> {
+  const plan: LoadPlan = {
+    host: '127.0.0.1',
+    port,
+    requestsFile,
+    mode: rate === undefined ? 'closed' : 'open',
+    concurrency: SATURATION_CONCURRENCY,
+    ...(rate === undefined ? {} : { rate }),
+    ...timing,
+  };
+
+  return figures(await runLoadInChild(plan), cold);
+}
+
+/** Broker tokens for every app, as apps get them: `POST /v1/broker-token` with their secret. */
+async function brokerTokens(
+  adminPort: number,
+  seed: DirectorySecrets,
+): Promise<Map<string, string>> {
+  const tokens = new Map<string, string>();
+
+  for (const appId of seed.appIds) {
+    const basic = Buffer.from(`${appId}:${seed.secrets.get(appId) ?? ''}`).toString('base64');
+    const response = await fetch(`http://127.0.0.1:${adminPort}/v1/broker-token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}` },
+    });
+
+    if (!response.ok) {
+      throw new Error(`broker token for ${appId}: HTTP ${response.status}`);
+    }
+
+    tokens.set(appId, BrokerTokenResponse.parse(await response.json()).token);
+  }
+
+  return tokens;
+}
+
+interface StoreContext {
+  readonly kind: StoreKind;
+  readonly configPath: string;
+  readonly seed: DirectorySecrets;
+  readonly granted: GrantedAgents;
+  readonly files: RequestFiles;
+  readonly timing: Timing;
+  readonly quick: boolean;
+  readonly fixedRate: number;
+  readonly bare: RunFigures;
+}
+
+function checksFor(
+  context: StoreContext,
+  backend: Backend,
+  path: CachePath,
+): { saturation: AclCheck[]; fixed: AclCheck[] } {
+  const withAgents = backend === 'http';
+
+  if (path === 'warm') {
+    const checks = [
+      ...distinctChecks(context.seed, context.granted, WARM_CHECKS, withAgents),
+      ...appSubscriptions(context.seed.appIds),
+    ];
+
+    return { saturation: checks, fixed: checks };
+  }
+
+  const perRun = COLD_CHECKS_PER_RUN[context.quick ? 'quick' : 'full'];
+  const checks = distinctChecks(context.seed, context.granted, perRun * 2, withAgents);
+  const half = Math.floor(checks.length / 2);
+
+  return { saturation: checks.slice(0, half), fixed: checks.slice(half) };
+}
+
+// One configuration on a freshly started service, so its caches start empty.
+async function measureService(
+  context: StoreContext,
+  backend: Backend,
+  path: CachePath,
+  tokens: () => Promise<Map<string, string>>,
+  service: ForkedServer,
+): Promise<ConfigFigures> {
+  const host = `127.0.0.1:${service.port}`;
+  const checks = checksFor(context, backend, path);
+  const appTokens = backend === 'jwt' ? await tokens() : new Map<string, string>();
+  const saturationFile = await context.files.write(
+    toRequests(checks.saturation, backend, host, appTokens),
+  );
+  const fixedFile = await context.files.write(toRequests(checks.fixed, backend, host, appTokens));
+  const cold = path === 'cold';
+  const saturation = await measure(service.port, saturationFile, context.timing, cold);
+  const fixed = await measure(service.port, fixedFile, context.timing, cold, context.fixedRate);
+
+  return {
+    store: context.kind,
+    backend,
+    path,
+    saturation,
+    fixed,
+    throughputRatio: ratio(saturation.summary.perSecond, context.bare.summary.perSecond),
+    p99Ratio: Number.NaN,
+  };
+}
+
+async function measureStore(
+  kind: StoreKind,
+  seed: DirectorySecrets,
+  files: RequestFiles,
+  options: BenchOptions,
+  bareServer: ForkedServer,
+): Promise<{ bare: BareFigures; configs: ConfigFigures[] }> {
+  const store = await createBenchStore(kind);
+  const timing = options.quick ? QUICK_TIMING : FULL_TIMING;
+
+  try {
+    const seeding = performance.now();
+    const opened = await openStore(store.config, quietLogger);
+    const granted = await seedDirectory(opened, seed).finally(() => opened.close());
+    print(`${kind}: seeded in ${((performance.now() - seeding) / 1_000).toFixed(1)} s`);
+
+    const configPath = join(files.folder, `auth-${kind}.json`);
+    await writeAuthConfig(configPath, benchAuthConfig(store.config));
+
+    // The bare baseline with the same bytes the http backend's warm runs send.
+    const bareHost = `127.0.0.1:${bareServer.port}`;
+    const bareChecks = distinctChecks(seed, granted, WARM_CHECKS, true);
+    const bareFile = await files.write(toRequests(bareChecks, 'http', bareHost));
+    const bareSaturation = await measure(bareServer.port, bareFile, timing, false);
+    const fixedRate = Math.round(bareSaturation.summary.perSecond / 2);
+    const bareFixed = await measure(bareServer.port, bareFile, timing, false, fixedRate);
+    const bare: BareFigures = {
+      store: kind,
+      saturation: bareSaturation,
+      fixed: bareFixed,
+      fixedRate,
+    };
+    const context: StoreContext = {
+      kind,
+      configPath,
+      seed,
+      granted,
+      files,
+      timing,
+      quick: options.quick,
+      fixedRate,
+      bare: bareSaturation,
+    };
+    const configs: ConfigFigures[] = [];
+    let tokens: Map<string, string> | undefined;
+
+    for (const backend of ['http', 'jwt'] as const) {
+      for (const path of ['warm', 'cold'] as const) {
+        const service = await forkServer('servers/auth-service.js', {
+          args: [configPath],
+          profileAs: `auth-service-${kind}-${backend}-${path}`,
+        });
+
+        try {
+          const adminPort = (service.info['ports'] as { admin: number }).admin;
+          const measured = await measureService(
+            context,
+            backend,
+            path,
+            async () => (tokens ??= await brokerTokens(adminPort, seed)),
+            service,
+          );
+          configs.push({
+            ...measured,
+            p99Ratio: ratio(measured.fixed.summary.p99, bareFixed.summary.p99),
+          });
+          print(
+            `${kind} ${backend} ${path}: ${measured.saturation.summary.perSecond.toFixed(0)}/s`,
+          );
+        } finally {
+          await service.stop();
+        }
+      }
+    }
+
+    return { bare, configs };
+  } finally {
+    await store.drop();
+  }
+}
+
+function row(
+  label: readonly string[],
+  run: RunFigures,
+  fixed: RunFigures,
+  ratios: readonly string[],
+): string[] {
+  const non200 = Object.entries(fixed.statuses)
+    .filter(([status]) => status !== '200')
+    .reduce((sum, [, count]) => sum + count, 0);
+
+  return [
+    ...label,
+    run.summary.perSecond.toFixed(0),
+    formatMs(run.summary.p50),
+    formatMs(run.summary.p99),
+    formatMs(run.summary.p999),
+    formatMs(fixed.summary.p50),
+    formatMs(fixed.summary.p99),
+    formatMs(fixed.summary.p999),
+    ...ratios,
+    String(non200),
+    String(run.summary.errors + fixed.summary.errors),
+    run.reused || fixed.reused ? 'reused' : '',
+  ];
+}
+
+function render(bares: readonly BareFigures[], configs: readonly ConfigFigures[]): string {
+  const headers = [
+    'store',
+    'backend',
+    'path',
+    'sat req/s',
+    'sat p50',
+    'sat p99',
+    'sat p99.9',
+    'fixed p50',
+    'fixed p99',
+    'fixed p99.9',
+    'req/s ratio',
+    'p99 ratio',
+    'non-200',
+    'errors',
+    'note',
+  ];
+  const rows: string[][] = [];
+
+  for (const bare of bares) {
+    rows.push(row([bare.store, 'bare', '-'], bare.saturation, bare.fixed, ['1.00', '1.00']));
+
+    for (const config of configs.filter((candidate) => candidate.store === bare.store)) {
+      rows.push(
+        row([config.store, config.backend, config.path], config.saturation, config.fixed, [
+          config.throughputRatio.toFixed(2),
+          config.p99Ratio.toFixed(2),
+        ]),
+      );
+    }
+  }
+
+  const rates = bares.map((bare) => `${bare.store} ${bare.fixedRate}/s`).join(', ');
+
+  return `${table(headers, rows)}\nfixed offered load (half the bare server's saturation): ${rates}; latencies in ms`;
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  assertMatchesCapture();
+
+  const folder = await mkdtemp(join(tmpdir(), 'beckon-bench-auth-'));
+  const files = new RequestFiles(folder);
+  const bareServer = await forkServer('servers/bare-http.js', { profileAs: 'bare-http' });
+
+  try {
+    const hashing = performance.now();
+    const seed = await prepareSecrets(options.quick ? QUICK_DIRECTORY : FULL_DIRECTORY);
+    print(`secrets hashed in ${((performance.now() - hashing) / 1_000).toFixed(1)} s`);
+
+    const bares: BareFigures[] = [];
+    const configs: ConfigFigures[] = [];
+
+    for (const kind of ['sqlite', 'postgres'] as const) {
+      const measured = await measureStore(kind, seed, files, options, bareServer);
+      bares.push(measured.bare);
+      configs.push(...measured.configs);
+    }
+
+    print(`\n## ${NAME}\n${render(bares, configs)}`);
+
+    const missed = configs.filter(
+      (config) =>
+        config.throughputRatio < GOAL_THROUGHPUT_RATIO || config.p99Ratio > GOAL_P99_RATIO,
+    );
+    print(
+      `goal (req/s ratio >= ${GOAL_THROUGHPUT_RATIO}, p99 ratio <= ${GOAL_P99_RATIO}): ` +
+        `${configs.length - missed.length} of ${configs.length} configurations met it`,
+    );
+
+    const path = await writeResult(NAME, options.quick, {
+      shape: seed.shape,
+      concurrency: SATURATION_CONCURRENCY,
+      timing: options.quick ? QUICK_TIMING : FULL_TIMING,
+      goals: { throughputRatio: GOAL_THROUGHPUT_RATIO, p99Ratio: GOAL_P99_RATIO },
+      bare: bares,
+      configs,
+    });
+    print(`results: ${path}`);
+  } finally {
+    await bareServer.stop();
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1]?.endsWith(`/${NAME}.js`) === true) {
+  await run(parseBenchOptions(process.argv.slice(2), process.env));
+}
