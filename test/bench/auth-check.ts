@@ -10,6 +10,7 @@ import { appSubscriptions, distinctChecks, toRequests, type AclCheck } from './l
 import { encodeRequests, type LoadPlan, type LoadReport } from './lib/http-loadgen.js';
 import { forkServer, runLoadInChild, type ForkedServer } from './lib/processes.js';
 import { assertMatchesCapture } from './lib/plug-request.js';
+import { readCpuMs } from './lib/proc-stats.js';
 import { print, writeResult } from './lib/results.js';
 import {
   FULL_DIRECTORY,
@@ -33,7 +34,7 @@ interface Timing {
   readonly durationMs: number;
 }
 
-const FULL_TIMING: Timing = { warmupMs: 1_500, durationMs: 6_000 };
+const FULL_TIMING: Timing = { warmupMs: 1_000, durationMs: 5_000 };
 const QUICK_TIMING: Timing = { warmupMs: 500, durationMs: 2_000 };
 /** Requests in flight at saturation: enough to keep both cores busy with new connections. */
 const SATURATION_CONCURRENCY = 16;
@@ -53,32 +54,37 @@ interface RunFigures {
   readonly statuses: Record<string, number>;
   readonly reused: boolean;
   readonly meanSendLagMs: number;
+  /** CPU time the server process used per request it answered (user + system). */
+  readonly serverCpuUsPerRequest: number;
 }
 
+/** A server's figures at saturation and at the fixed offered load. */
+interface PairHalf {
+  readonly saturation: RunFigures;
+  readonly fixed: RunFigures;
+}
+
+/** One configuration measured right after the bare server, so both see the same machine. */
 interface ConfigFigures {
   readonly store: StoreKind;
   readonly backend: Backend;
   readonly path: CachePath;
-  readonly saturation: RunFigures;
-  readonly fixed: RunFigures;
+  readonly fixedRate: number;
+  readonly bare: PairHalf;
+  readonly service: PairHalf;
   readonly throughputRatio: number;
   readonly p99Ratio: number;
-}
-
-interface BareFigures {
-  readonly store: StoreKind;
-  readonly saturation: RunFigures;
-  readonly fixed: RunFigures;
-  readonly fixedRate: number;
+  readonly cpuRatio: number;
 }
 
 // `reused` flags a cold run that ran out of distinct checks (its tail was answered warm).
-function figures(report: LoadReport, cold: boolean): RunFigures {
+function figures(report: LoadReport, cold: boolean, serverCpuMs: number): RunFigures {
   return {
     summary: summarise(Float64Array.from(report.latencies), report.errors, report.seconds),
     statuses: report.statuses,
     reused: cold && report.sent > report.distinct,
     meanSendLagMs: report.meanSendLagMs,
+    serverCpuUsPerRequest: (serverCpuMs * 1_000) / Math.max(1, report.sent),
   };
 }
 
@@ -97,7 +103,7 @@ class RequestFiles {
 }
 
 async function measure(
-  port: number,
+  server: ForkedServer,
   requestsFile: string,
   timing: Timing,
   cold: boolean,
@@ -105,7 +111,7 @@ async function measure(
 ): Promise<RunFigures> {
   const plan: LoadPlan = {
     host: '127.0.0.1',
-    port,
+    port: server.port,
     requestsFile,
     mode: rate === undefined ? 'closed' : 'open',
     concurrency: SATURATION_CONCURRENCY,
@@ -113,7 +119,11 @@ async function measure(
     ...timing,
   };
 
-  return figures(await runLoadInChild(plan), cold);
+  const cpuBefore = await readCpuMs(server.pid);
+  const report = await runLoadInChild(plan);
+  const cpuAfter = await readCpuMs(server.pid);
+
+  return figures(report, cold, cpuAfter - cpuBefore);
 }
 
 /** Broker tokens for every app, as apps get them: `POST /v1/broker-token` with their secret. */
@@ -148,8 +158,8 @@ interface StoreContext {
   readonly files: RequestFiles;
   readonly timing: Timing;
   readonly quick: boolean;
-  readonly fixedRate: number;
-  readonly bare: RunFigures;
+  readonly bareServer: ForkedServer;
+  readonly bareFile: string;
 }
 
 function checksFor(
@@ -175,7 +185,9 @@ function checksFor(
   return { saturation: checks.slice(0, half), fixed: checks.slice(half) };
 }
 
-// One configuration on a freshly started service, so its caches start empty.
+// One configuration on a freshly started service (its caches start empty), each run right
+// after the same run against the bare server: the ratios compare like with like even when other
+// work on the machine comes and goes.
 async function measureService(
   context: StoreContext,
   backend: Backend,
@@ -191,17 +203,24 @@ async function measureService(
   );
   const fixedFile = await context.files.write(toRequests(checks.fixed, backend, host, appTokens));
   const cold = path === 'cold';
-  const saturation = await measure(service.port, saturationFile, context.timing, cold);
-  const fixed = await measure(service.port, fixedFile, context.timing, cold, context.fixedRate);
+  const { bareServer, bareFile, timing } = context;
+
+  const bareSaturation = await measure(bareServer, bareFile, timing, false);
+  const saturation = await measure(service, saturationFile, timing, cold);
+  const fixedRate = Math.round(bareSaturation.summary.perSecond / 2);
+  const bareFixed = await measure(bareServer, bareFile, timing, false, fixedRate);
+  const fixed = await measure(service, fixedFile, timing, cold, fixedRate);
 
   return {
     store: context.kind,
     backend,
     path,
-    saturation,
-    fixed,
-    throughputRatio: ratio(saturation.summary.perSecond, context.bare.summary.perSecond),
-    p99Ratio: Number.NaN,
+    fixedRate,
+    bare: { saturation: bareSaturation, fixed: bareFixed },
+    service: { saturation, fixed },
+    throughputRatio: ratio(saturation.summary.perSecond, bareSaturation.summary.perSecond),
+    p99Ratio: ratio(fixed.summary.p99, bareFixed.summary.p99),
+    cpuRatio: ratio(saturation.serverCpuUsPerRequest, bareSaturation.serverCpuUsPerRequest),
   };
 }
 
@@ -211,9 +230,8 @@ async function measureStore(
   files: RequestFiles,
   options: BenchOptions,
   bareServer: ForkedServer,
-): Promise<{ bare: BareFigures; configs: ConfigFigures[] }> {
+): Promise<ConfigFigures[]> {
   const store = await createBenchStore(kind);
-  const timing = options.quick ? QUICK_TIMING : FULL_TIMING;
 
   try {
     const seeding = performance.now();
@@ -224,29 +242,19 @@ async function measureStore(
     const configPath = join(files.folder, `auth-${kind}.json`);
     await writeAuthConfig(configPath, benchAuthConfig(store.config));
 
-    // The bare baseline with the same bytes the http backend's warm runs send.
+    // The bare baseline gets the same bytes the http backend's warm runs send.
     const bareHost = `127.0.0.1:${bareServer.port}`;
     const bareChecks = distinctChecks(seed, granted, WARM_CHECKS, true);
-    const bareFile = await files.write(toRequests(bareChecks, 'http', bareHost));
-    const bareSaturation = await measure(bareServer.port, bareFile, timing, false);
-    const fixedRate = Math.round(bareSaturation.summary.perSecond / 2);
-    const bareFixed = await measure(bareServer.port, bareFile, timing, false, fixedRate);
-    const bare: BareFigures = {
-      store: kind,
-      saturation: bareSaturation,
-      fixed: bareFixed,
-      fixedRate,
-    };
     const context: StoreContext = {
       kind,
       configPath,
       seed,
       granted,
       files,
-      timing,
+      timing: options.quick ? QUICK_TIMING : FULL_TIMING,
       quick: options.quick,
-      fixedRate,
-      bare: bareSaturation,
+      bareServer,
+      bareFile: await files.write(toRequests(bareChecks, 'http', bareHost)),
     };
     const configs: ConfigFigures[] = [];
     let tokens: Map<string, string> | undefined;
@@ -267,12 +275,10 @@ async function measureStore(
             async () => (tokens ??= await brokerTokens(adminPort, seed)),
             service,
           );
-          configs.push({
-            ...measured,
-            p99Ratio: ratio(measured.fixed.summary.p99, bareFixed.summary.p99),
-          });
+          configs.push(measured);
           print(
-            `${kind} ${backend} ${path}: ${measured.saturation.summary.perSecond.toFixed(0)}/s`,
+            `${kind} ${backend} ${path}: ${measured.service.saturation.summary.perSecond.toFixed(0)}/s ` +
+              `(bare ${measured.bare.saturation.summary.perSecond.toFixed(0)}/s)`,
           );
         } finally {
           await service.stop();
@@ -280,44 +286,46 @@ async function measureStore(
       }
     }
 
-    return { bare, configs };
+    return configs;
   } finally {
     await store.drop();
   }
 }
 
-function row(
-  label: readonly string[],
-  run: RunFigures,
-  fixed: RunFigures,
-  ratios: readonly string[],
-): string[] {
-  const non200 = Object.entries(fixed.statuses)
+function non200(run: RunFigures): number {
+  return Object.entries(run.statuses)
     .filter(([status]) => status !== '200')
     .reduce((sum, [, count]) => sum + count, 0);
+}
+
+function row(label: readonly string[], half: PairHalf, ratios: readonly string[]): string[] {
+  const { saturation, fixed } = half;
 
   return [
     ...label,
-    run.summary.perSecond.toFixed(0),
-    formatMs(run.summary.p50),
-    formatMs(run.summary.p99),
-    formatMs(run.summary.p999),
+    saturation.summary.perSecond.toFixed(0),
+    saturation.serverCpuUsPerRequest.toFixed(0),
+    formatMs(saturation.summary.p50),
+    formatMs(saturation.summary.p99),
+    formatMs(saturation.summary.p999),
     formatMs(fixed.summary.p50),
     formatMs(fixed.summary.p99),
     formatMs(fixed.summary.p999),
     ...ratios,
-    String(non200),
-    String(run.summary.errors + fixed.summary.errors),
-    run.reused || fixed.reused ? 'reused' : '',
+    String(non200(fixed)),
+    String(saturation.summary.errors + fixed.summary.errors),
+    saturation.reused || fixed.reused ? 'reused' : '',
   ];
 }
 
-function render(bares: readonly BareFigures[], configs: readonly ConfigFigures[]): string {
+function render(configs: readonly ConfigFigures[]): string {
   const headers = [
     'store',
     'backend',
     'path',
+    'server',
     'sat req/s',
+    'CPU us/req',
     'sat p50',
     'sat p99',
     'sat p99.9',
@@ -326,28 +334,28 @@ function render(bares: readonly BareFigures[], configs: readonly ConfigFigures[]
     'fixed p99.9',
     'req/s ratio',
     'p99 ratio',
+    'CPU ratio',
     'non-200',
     'errors',
     'note',
   ];
-  const rows: string[][] = [];
+  const rows = configs.flatMap((config) => {
+    const label = [config.store, config.backend, config.path];
 
-  for (const bare of bares) {
-    rows.push(row([bare.store, 'bare', '-'], bare.saturation, bare.fixed, ['1.00', '1.00']));
+    return [
+      row([...label, `bare (${config.fixedRate}/s)`], config.bare, ['', '', '']),
+      row([...label, 'auth-service'], config.service, [
+        config.throughputRatio.toFixed(2),
+        config.p99Ratio.toFixed(2),
+        config.cpuRatio.toFixed(2),
+      ]),
+    ];
+  });
 
-    for (const config of configs.filter((candidate) => candidate.store === bare.store)) {
-      rows.push(
-        row([config.store, config.backend, config.path], config.saturation, config.fixed, [
-          config.throughputRatio.toFixed(2),
-          config.p99Ratio.toFixed(2),
-        ]),
-      );
-    }
-  }
-
-  const rates = bares.map((bare) => `${bare.store} ${bare.fixedRate}/s`).join(', ');
-
-  return `${table(headers, rows)}\nfixed offered load (half the bare server's saturation): ${rates}; latencies in ms`;
+  return (
+    `${table(headers, rows)}\nfixed offered load: half the bare server's saturation in the ` +
+    'same pair (in brackets); latencies in ms; CPU: server process per request at saturation'
+  );
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -362,16 +370,13 @@ export async function run(options: BenchOptions): Promise<void> {
     const seed = await prepareSecrets(options.quick ? QUICK_DIRECTORY : FULL_DIRECTORY);
     print(`secrets hashed in ${((performance.now() - hashing) / 1_000).toFixed(1)} s`);
 
-    const bares: BareFigures[] = [];
     const configs: ConfigFigures[] = [];
 
     for (const kind of ['sqlite', 'postgres'] as const) {
-      const measured = await measureStore(kind, seed, files, options, bareServer);
-      bares.push(measured.bare);
-      configs.push(...measured.configs);
+      configs.push(...(await measureStore(kind, seed, files, options, bareServer)));
     }
 
-    print(`\n## ${NAME}\n${render(bares, configs)}`);
+    print(`\n## ${NAME}\n${render(configs)}`);
 
     const missed = configs.filter(
       (config) =>
@@ -387,7 +392,6 @@ export async function run(options: BenchOptions): Promise<void> {
       concurrency: SATURATION_CONCURRENCY,
       timing: options.quick ? QUICK_TIMING : FULL_TIMING,
       goals: { throughputRatio: GOAL_THROUGHPUT_RATIO, p99Ratio: GOAL_P99_RATIO },
-      bare: bares,
       configs,
     });
     print(`results: ${path}`);

@@ -10,6 +10,8 @@ import { z } from 'zod';
 const StormRequest = z.strictObject({
   url: z.url(),
   agents: z.array(z.strictObject({ username: z.string(), password: z.string() })).min(1),
+  /** Connects waiting for their CONNACK at most; absent: every agent at once. */
+  maxPending: z.number().int().positive().optional(),
 });
 
 export type StormRequest = z.infer<typeof StormRequest>;
@@ -19,29 +21,46 @@ export interface StormReport {
   readonly allSubscribedMs: number;
   /** ... and every retained status acknowledged. */
   readonly allPublishedMs: number;
+  /** Each agent's own connect call to CONNACK. */
   readonly connectMs: number[];
+  /** Agents still not done when the storm's time ran out. */
   readonly failures: number;
+  /** CONNACKs refusing the credentials (each such agent then tried again). */
+  readonly refusals: number;
 }
 
 const PROTOCOL_VERSION = 4;
-/** MQTT.js' default: a refused or dropped connect is retried after a second, like an agent's. */
+/** MQTT.js' default: a refused or dropped connect is retried after a second. */
 const RECONNECT_PERIOD_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 30_000;
 const SUBSCRIPTION_REFUSED = 128;
+/** A storm that has not finished by then is reported with its stragglers as failures. */
+const STORM_TIMEOUT_MS = 120_000;
+/** MQTT 3.1.1 CONNACK codes: bad user name or password, not authorised. */
+const CREDENTIALS_REFUSED = new Set([4, 5]);
 
 interface Timings {
-  connectMs: number;
-  subscribedAt: number;
-  publishedAt: number;
+  readonly connectMs: number;
+  readonly subscribedAt: number;
+  readonly publishedAt: number;
+}
+
+interface StormAgent {
+  readonly client: MqttClient;
+  /** Resolves at CONNACK: the next paced agent may start. */
+  readonly connected: Promise<void>;
+  readonly done: Promise<Timings>;
 }
 
 function stormAgent(
   url: string,
-  username: string,
-  password: string,
-  start: number,
-): { client: MqttClient; done: Promise<Timings> } {
+  agent: { username: string; password: string },
+  stormStart: number,
+  onRefusal: () => void,
+): StormAgent {
+  const { username, password } = agent;
   const topics = agentTopics(username);
+  const ownStart = performance.now();
   const client = mqtt.connect(url, {
     clientId: `beckon-agent-${username}`,
     protocolVersion: PROTOCOL_VERSION,
@@ -49,11 +68,21 @@ function stormAgent(
     username,
     password,
     reconnectPeriod: RECONNECT_PERIOD_MS,
+    // A refused CONNACK is counted and retried (a real agent would wait 15-30 s instead).
+    reconnectOnConnackError: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
   });
+
+  client.on('error', (error: Error & { code?: unknown }) => {
+    if (typeof error.code === 'number' && CREDENTIALS_REFUSED.has(error.code)) {
+      onRefusal();
+    }
+  });
+
+  const connected = new Promise<void>((resolve) => client.once('connect', () => resolve()));
   const done = new Promise<Timings>((resolve, reject) => {
     client.once('connect', () => {
-      const connectMs = performance.now() - start;
+      const connectMs = performance.now() - ownStart;
 
       if (client.stream instanceof Socket) {
         client.stream.setNoDelay(true);
@@ -65,29 +94,74 @@ function stormAgent(
           return;
         }
 
-        const subscribedAt = performance.now() - start;
+        const subscribedAt = performance.now() - stormStart;
         const status = JSON.stringify({ kind: 'status', agentId: username, state: 'online' });
         client.publish(topics.status, status, { qos: 1, retain: true }, (publishError) => {
           // MQTT.js passes null or nothing for success, depending on the path.
           if (publishError instanceof Error) {
             reject(publishError);
           } else {
-            resolve({ connectMs, subscribedAt, publishedAt: performance.now() - start });
+            resolve({ connectMs, subscribedAt, publishedAt: performance.now() - stormStart });
           }
         });
       });
     });
   });
 
-  return { client, done };
+  return { client, connected, done };
+}
+
+function withDeadline<T>(promise: Promise<T>, deadline: Promise<void>): Promise<T> {
+  return Promise.race([
+    promise,
+    deadline.then(() => Promise.reject(new Error('the storm ran out of time'))),
+  ]);
 }
 
 async function storm(request: StormRequest): Promise<StormReport> {
   const start = performance.now();
-  const agents = request.agents.map(({ username, password }) =>
-    stormAgent(request.url, username, password, start),
+  const agents: StormAgent[] = [];
+  let refusals = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, STORM_TIMEOUT_MS);
+  });
+  const launch = (index: number): StormAgent | undefined => {
+    const spec = request.agents[index];
+
+    if (spec === undefined || stopped) {
+      return undefined;
+    }
+
+    const agent = stormAgent(request.url, spec, start, () => {
+      refusals += 1;
+    });
+    agents.push(agent);
+
+    return agent;
+  };
+
+  // Paced: a fixed number of lanes, each starting its next agent at the previous one's CONNACK.
+  const lanes = request.maxPending ?? request.agents.length;
+  let next = 0;
+  await withDeadline(
+    Promise.all(
+      Array.from({ length: Math.min(lanes, request.agents.length) }, async () => {
+        for (let agent = launch(next++); agent !== undefined; agent = launch(next++)) {
+          await agent.connected;
+        }
+      }),
+    ),
+    deadline,
+  ).catch(() => undefined);
+
+  const settled = await Promise.allSettled(
+    agents.map((agent) => withDeadline(agent.done, deadline)),
   );
-  const settled = await Promise.allSettled(agents.map((agent) => agent.done));
+  clearTimeout(timer);
+  stopped = true;
+
   const timings = settled.flatMap((result) =>
     result.status === 'fulfilled' ? [result.value] : [],
   );
@@ -98,7 +172,8 @@ async function storm(request: StormRequest): Promise<StormReport> {
     allSubscribedMs: Math.max(...timings.map((timing) => timing.subscribedAt)),
     allPublishedMs: Math.max(...timings.map((timing) => timing.publishedAt)),
     connectMs: timings.map((timing) => timing.connectMs),
-    failures: settled.length - timings.length,
+    failures: request.agents.length - timings.length,
+    refusals,
   };
 }
 
