@@ -32,10 +32,12 @@ export const NAME = 'auth-check';
 interface Timing {
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** Each measurement alternates this many slices of bare and service runs. */
+  readonly slices: number;
 }
 
-const FULL_TIMING: Timing = { warmupMs: 1_000, durationMs: 5_000 };
-const QUICK_TIMING: Timing = { warmupMs: 500, durationMs: 2_000 };
+const FULL_TIMING: Timing = { warmupMs: 500, durationMs: 2_500, slices: 3 };
+const QUICK_TIMING: Timing = { warmupMs: 300, durationMs: 1_000, slices: 2 };
 /** Requests in flight at saturation: enough to keep both cores busy with new connections. */
 const SATURATION_CONCURRENCY = 16;
 /** Distinct checks the warm runs cycle through (all answered from the decision cache). */
@@ -77,14 +79,43 @@ interface ConfigFigures {
   readonly cpuRatio: number;
 }
 
-// `reused` flags a cold run that ran out of distinct checks (its tail was answered warm).
-function figures(report: LoadReport, cold: boolean, serverCpuMs: number): RunFigures {
+interface Slice {
+  readonly report: LoadReport;
+  readonly serverCpuMs: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+// Slices pooled: latencies together, throughput as the median slice (a burst of other work on
+// the machine spoils one slice, not the figure). `reused` flags a cold run that ran out of
+// distinct checks (its tail was answered from the cache).
+function pooled(slices: readonly Slice[], cold: boolean): RunFigures {
+  const latencies = Float64Array.from(slices.flatMap((slice) => slice.report.latencies));
+  const errors = slices.reduce((sum, slice) => sum + slice.report.errors, 0);
+  const seconds = slices.reduce((sum, slice) => sum + slice.report.seconds, 0);
+  const sent = slices.reduce((sum, slice) => sum + slice.report.sent, 0);
+  const cpuMs = slices.reduce((sum, slice) => sum + slice.serverCpuMs, 0);
+  const statuses: Record<string, number> = {};
+
+  for (const slice of slices) {
+    for (const [status, count] of Object.entries(slice.report.statuses)) {
+      statuses[status] = (statuses[status] ?? 0) + count;
+    }
+  }
+
+  const rates = slices.map((slice) => slice.report.latencies.length / slice.report.seconds);
+
   return {
-    summary: summarise(Float64Array.from(report.latencies), report.errors, report.seconds),
-    statuses: report.statuses,
-    reused: cold && report.sent > report.distinct,
-    meanSendLagMs: report.meanSendLagMs,
-    serverCpuUsPerRequest: (serverCpuMs * 1_000) / Math.max(1, report.sent),
+    summary: { ...summarise(latencies, errors, seconds), perSecond: median(rates) },
+    statuses,
+    reused: cold && slices.some((slice) => slice.report.sent > slice.report.distinct),
+    meanSendLagMs:
+      slices.reduce((sum, slice) => sum + slice.report.meanSendLagMs, 0) / slices.length,
+    serverCpuUsPerRequest: (cpuMs * 1_000) / Math.max(1, sent),
   };
 }
 
@@ -102,13 +133,12 @@ class RequestFiles {
   }
 }
 
-async function measure(
+async function slice(
   server: ForkedServer,
   requestsFile: string,
   timing: Timing,
-  cold: boolean,
   rate?: number,
-): Promise<RunFigures> {
+): Promise<Slice> {
   const plan: LoadPlan = {
     host: '127.0.0.1',
     port: server.port,
@@ -116,14 +146,36 @@ async function measure(
     mode: rate === undefined ? 'closed' : 'open',
     concurrency: SATURATION_CONCURRENCY,
     ...(rate === undefined ? {} : { rate }),
-    ...timing,
+    warmupMs: timing.warmupMs,
+    durationMs: timing.durationMs,
   };
-
   const cpuBefore = await readCpuMs(server.pid);
   const report = await runLoadInChild(plan);
-  const cpuAfter = await readCpuMs(server.pid);
 
-  return figures(report, cold, cpuAfter - cpuBefore);
+  return { report, serverCpuMs: (await readCpuMs(server.pid)) - cpuBefore };
+}
+
+/**
+ * Bare server and service, slice by slice in turn, so both see the same machine even when
+ * other work on it comes and goes. `serviceFiles` has one request file per slice (a cold run
+ * must never send a check twice).
+ */
+async function alternate(
+  context: StoreContext,
+  service: ForkedServer,
+  serviceFiles: readonly string[],
+  cold: boolean,
+  rate?: number,
+): Promise<{ bare: RunFigures; service: RunFigures }> {
+  const bareSlices: Slice[] = [];
+  const serviceSlices: Slice[] = [];
+
+  for (const file of serviceFiles) {
+    bareSlices.push(await slice(context.bareServer, context.bareFile, context.timing, rate));
+    serviceSlices.push(await slice(service, file, context.timing, rate));
+  }
+
+  return { bare: pooled(bareSlices, false), service: pooled(serviceSlices, cold) };
 }
 
 /** Broker tokens for every app, as apps get them: `POST /v1/broker-token` with their secret. */
@@ -162,32 +214,40 @@ interface StoreContext {
   readonly bareFile: string;
 }
 
+/** The checks of each slice: the same warm set every time, or disjoint cold sets. */
 function checksFor(
   context: StoreContext,
   backend: Backend,
   path: CachePath,
-): { saturation: AclCheck[]; fixed: AclCheck[] } {
+): { saturation: AclCheck[][]; fixed: AclCheck[][] } {
   const withAgents = backend === 'http';
+  const { slices } = context.timing;
 
   if (path === 'warm') {
     const checks = [
       ...distinctChecks(context.seed, context.granted, WARM_CHECKS, withAgents),
       ...appSubscriptions(context.seed.appIds),
     ];
+    const every = Array.from({ length: slices }, () => checks);
 
-    return { saturation: checks, fixed: checks };
+    return { saturation: every, fixed: every };
   }
 
-  const perRun = COLD_CHECKS_PER_RUN[context.quick ? 'quick' : 'full'];
-  const checks = distinctChecks(context.seed, context.granted, perRun * 2, withAgents);
-  const half = Math.floor(checks.length / 2);
+  const wanted = COLD_CHECKS_PER_RUN[context.quick ? 'quick' : 'full'] * 2;
+  const checks = distinctChecks(context.seed, context.granted, wanted, withAgents);
+  // A small directory may hold fewer distinct checks than wanted: share out what there is.
+  const perSlice = Math.floor(checks.length / (slices * 2));
+  const part = (index: number): AclCheck[] =>
+    checks.slice(index * perSlice, (index + 1) * perSlice);
 
-  return { saturation: checks.slice(0, half), fixed: checks.slice(half) };
+  return {
+    saturation: Array.from({ length: slices }, (_, index) => part(index)),
+    fixed: Array.from({ length: slices }, (_, index) => part(slices + index)),
+  };
 }
 
-// One configuration on a freshly started service (its caches start empty), each run right
-// after the same run against the bare server: the ratios compare like with like even when other
-// work on the machine comes and goes.
+// One configuration on a freshly started service (its caches start empty), measured in turns
+// with the bare server.
 async function measureService(
   context: StoreContext,
   backend: Backend,
@@ -198,29 +258,26 @@ async function measureService(
   const host = `127.0.0.1:${service.port}`;
   const checks = checksFor(context, backend, path);
   const appTokens = backend === 'jwt' ? await tokens() : new Map<string, string>();
-  const saturationFile = await context.files.write(
-    toRequests(checks.saturation, backend, host, appTokens),
-  );
-  const fixedFile = await context.files.write(toRequests(checks.fixed, backend, host, appTokens));
+  const write = (sets: AclCheck[][]): Promise<string[]> =>
+    Promise.all(sets.map((set) => context.files.write(toRequests(set, backend, host, appTokens))));
   const cold = path === 'cold';
-  const { bareServer, bareFile, timing } = context;
-
-  const bareSaturation = await measure(bareServer, bareFile, timing, false);
-  const saturation = await measure(service, saturationFile, timing, cold);
-  const fixedRate = Math.round(bareSaturation.summary.perSecond / 2);
-  const bareFixed = await measure(bareServer, bareFile, timing, false, fixedRate);
-  const fixed = await measure(service, fixedFile, timing, cold, fixedRate);
+  const saturation = await alternate(context, service, await write(checks.saturation), cold);
+  const fixedRate = Math.round(saturation.bare.summary.perSecond / 2);
+  const fixed = await alternate(context, service, await write(checks.fixed), cold, fixedRate);
 
   return {
     store: context.kind,
     backend,
     path,
     fixedRate,
-    bare: { saturation: bareSaturation, fixed: bareFixed },
-    service: { saturation, fixed },
-    throughputRatio: ratio(saturation.summary.perSecond, bareSaturation.summary.perSecond),
-    p99Ratio: ratio(fixed.summary.p99, bareFixed.summary.p99),
-    cpuRatio: ratio(saturation.serverCpuUsPerRequest, bareSaturation.serverCpuUsPerRequest),
+    bare: { saturation: saturation.bare, fixed: fixed.bare },
+    service: { saturation: saturation.service, fixed: fixed.service },
+    throughputRatio: ratio(saturation.service.summary.perSecond, saturation.bare.summary.perSecond),
+    p99Ratio: ratio(fixed.service.summary.p99, fixed.bare.summary.p99),
+    cpuRatio: ratio(
+      saturation.service.serverCpuUsPerRequest,
+      saturation.bare.serverCpuUsPerRequest,
+    ),
   };
 }
 

@@ -120,6 +120,11 @@ async function waitUntil(due: number): Promise<void> {
 
 export async function runLoad(plan: LoadPlan): Promise<LoadReport> {
   const requests = loadRequests(plan);
+
+  if (requests.length === 0) {
+    throw new Error(`no requests in ${plan.requestsFile ?? 'the plan'}`);
+  }
+
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let errors = 0;
