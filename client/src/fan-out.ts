@@ -1,8 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import type { Result } from '@beckon/shared';
 import type { Logger } from 'pino';
 import { BeckonError, invalidArgument } from './errors.js';
 
 export const DEFAULT_CONCURRENCY = 10;
+const LISTENERS_PER_SEND = 2;
 export const MAX_CONCURRENCY = 1_000;
 
 /** Stop launching once errors exceed a count (`5`) or a share of the targets (`'10%'`). */
@@ -111,6 +113,9 @@ export async function fanOut(
   const outcomes = new Array<AgentOutcome | undefined>(agents.length);
   // Aborting the fan-out aborts the sends in flight too.
   const inFlightAbort = new AbortController();
+  // Each send in flight listens on this signal while it waits for the session and for its
+  // result; Node's default warning at 11 listeners would fire for any concurrency above 5.
+  setMaxListeners(LISTENERS_PER_SEND * concurrency + 1, inFlightAbort.signal);
   const onAbort = (): void => {
     inFlightAbort.abort(options.signal?.reason);
   };
