@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { ACCESS, type BrokerAuthChecks, type CheckAnswer } from './broker-auth.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { ReadCache } from './read-cache.js';
 import { topicMatches } from './topic-match.js';
 
@@ -19,6 +20,14 @@ export const DEFAULT_READ_CACHE_MS = 5_000;
 const MAX_RETAINED_PREFETCH = 10_000;
 /** Agents' client ids (`beckon-agent-<id>`) are longer than MQTT 3.1's 23 characters. */
 const MAX_CLIENT_ID_LENGTH = 256;
+/**
+ * Logins the broker asks the auth-service about at once. Mosquitto's plug asks one at a time;
+ * Aedes would ask about every CONNECT of a storm together, and the auth-service reserves a
+ * failed-login token per source for each secret it is still hashing (200 by default), so 2,000
+ * agents connecting at once got about a hundred of them refused (the connect-storm benchmark).
+ * Sixteen keeps the auth-service's hashing threads busy without coming near that.
+ */
+export const DEFAULT_MAX_CONCURRENT_LOGINS = 16;
 /** Aedes' return code for "server unavailable": the auth-service could not answer. */
 const SERVER_UNAVAILABLE = 3;
 
@@ -29,6 +38,8 @@ export interface EmbeddedBrokerOptions {
   readonly checks: BrokerAuthChecks;
   readonly logger: Logger;
   readonly readCacheMs?: number;
+  /** Logins asked about at once; the rest queue (`DEFAULT_MAX_CONCURRENT_LOGINS`). */
+  readonly maxConcurrentLogins?: number;
 }
 
 export interface EmbeddedBroker {
@@ -60,6 +71,7 @@ function unavailable(message: string): AuthenticateError {
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const { checks, logger } = options;
   const reads = new ReadCache(options.readCacheMs ?? DEFAULT_READ_CACHE_MS);
+  const logins = new ConcurrencyLimit(options.maxConcurrentLogins ?? DEFAULT_MAX_CONCURRENT_LOGINS);
   const usernames = new Map<string, string>();
   // Aedes keeps clean sessions' subscriptions out of its persistence, so they are tracked here.
   const liveFilters = new Map<string, Set<string>>();
@@ -143,8 +155,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return;
     }
 
-    checks
-      .authenticate(username, password.toString('utf8'))
+    logins
+      .run(() => checks.authenticate(username, password.toString('utf8')))
       .then(async (answer: CheckAnswer) => {
         switch (answer) {
           case 'yes':

@@ -100,6 +100,49 @@ describe('embedded broker asking the auth-service', () => {
     ).rejects.toThrow(/Not authorized/i);
   });
 
+  it('asks about a storm of logins a few at a time and lets every one in', async () => {
+    const LIMIT = 2;
+    const CLIENTS = 8;
+    const HOLD_MS = 10;
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const slowChecks: BrokerAuthChecks = {
+      authenticate: async () => {
+        inFlight += 1;
+        mostAtOnce = Math.max(mostAtOnce, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+        inFlight -= 1;
+
+        return 'yes';
+      },
+      checkAcl: () => Promise.resolve('no'),
+    };
+    const limited = await startEmbeddedBroker({
+      checks: slowChecks,
+      logger: pino({ level: 'silent' }),
+      port: 0,
+      maxConcurrentLogins: LIMIT,
+    });
+
+    try {
+      const storm = await Promise.all(
+        Array.from({ length: CLIENTS }, (_, index) =>
+          mqtt.connectAsync(limited.url, {
+            username: `agent-${index}`,
+            password: 'secret',
+            protocolVersion: 4,
+            reconnectPeriod: 0,
+          }),
+        ),
+      );
+      await Promise.all(storm.map((client) => client.endAsync(true)));
+    } finally {
+      await limited.close();
+    }
+
+    expect(mostAtOnce).toBeLessThanOrEqual(LIMIT);
+  });
+
   it('refuses a login when the auth-service cannot answer', async () => {
     checks.failAuth = true;
 

@@ -361,7 +361,10 @@ export class CommandPipeline {
     }
 
     if (action === 'built-in') {
-      await this.#runBuiltIn(command, context, replyTo);
+      // Not awaited, like a launched action: the PUBACK (sent when this handler returns) needs
+      // only the accepted record, and MQTT.js hands over the next command only then. Waiting
+      // for the result's own fsync too held every command behind the previous one's two syncs.
+      this.#track(this.#runBuiltIn(command, context, replyTo), context);
     } else if (action !== undefined) {
       this.#launch(command, action, context, replyTo);
     }
@@ -487,6 +490,21 @@ export class CommandPipeline {
       { ...this.#logContext(context), outcome: result.outcome, durationMs: 0 },
       'command finished',
     );
+  }
+
+  /** Lets shutdown wait for work that finishes after its handler returned. */
+  #track(work: Promise<void>, context: ResultContext): void {
+    const settled = work
+      .catch((error: unknown) => {
+        this.#logger.error(
+          { ...this.#logContext(context), err: error },
+          'recording the result failed',
+        );
+      })
+      .finally(() => {
+        this.#settling.delete(settled);
+      });
+    this.#settling.add(settled);
   }
 
   #launch(command: Command, action: ActionConfig, context: ResultContext, replyTo?: string) {

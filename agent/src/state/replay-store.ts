@@ -64,6 +64,12 @@ export interface StoredCommand extends CommandRecord {
   published: boolean;
 }
 
+interface Batch {
+  readonly lines: string[];
+  durable: boolean;
+  written: Promise<void>;
+}
+
 export class StoreFullError extends Error {
   override readonly name = 'StoreFullError';
 }
@@ -84,6 +90,8 @@ export class ReplayStore {
   #handle: FileHandle | undefined;
   #lines = 0;
   #tail: Promise<void> = Promise.resolve();
+  /** Records waiting for the write in progress to finish; see `#append`. */
+  #batch: Batch | undefined;
 
   private constructor(dir: string, options: ReplayStoreOptions) {
     this.#dir = dir;
@@ -183,21 +191,44 @@ export class ReplayStore {
     return next;
   }
 
+  /**
+   * Group commit: records appended while an earlier write or sync is under way join one batch,
+   * written at once and synced once (when any of them must be durable), and each caller hears
+   * back only after that. One sync per command in flight serialised 100 concurrent commands
+   * behind each other's fsyncs (round-trip benchmark: about 300 commands/s).
+   */
   #append(record: JournalRecord, durable: boolean): Promise<void> {
-    return this.#enqueue(async () => {
+    const batch = this.#batch ?? this.#startBatch();
+
+    batch.lines.push(`${JSON.stringify(record)}\n`);
+    batch.durable ||= durable;
+
+    return batch.written;
+  }
+
+  #startBatch(): Batch {
+    const batch: Batch = { lines: [], durable: false, written: Promise.resolve() };
+
+    this.#batch = batch;
+    batch.written = this.#enqueue(async () => {
+      // From here on, appends start the next batch.
+      this.#batch = undefined;
+
       const handle = this.#handle;
 
       if (handle === undefined) {
         throw new Error('the replay store is closed');
       }
 
-      await handle.write(`${JSON.stringify(record)}\n`);
-      this.#lines += 1;
+      await handle.write(batch.lines.join(''));
+      this.#lines += batch.lines.length;
 
-      if (durable) {
+      if (batch.durable) {
         await handle.datasync();
       }
     });
+
+    return batch;
   }
 
   async #load(): Promise<void> {

@@ -114,7 +114,7 @@ export class DecisionEngine {
     access: AclAccess,
     effect: 'allow' | 'deny',
   ): string | undefined {
-    for (const rule of this.index.rules) {
+    for (const rule of this.index.rulesFor(principal)) {
       if (rule.effect !== effect || !ruleApplies(rule, principal, access)) {
         continue;
       }

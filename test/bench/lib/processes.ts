@@ -2,20 +2,26 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LoadPlan, LoadReport } from './http-loadgen.js';
 
-const START_TIMEOUT_MS = 30_000;
+/** Seeding a 10,000-agent directory into a new process can take a while on a busy machine. */
+const START_TIMEOUT_MS = 120_000;
+/** Set to a folder to get a V8 CPU profile of every system-under-test process (--cpu-prof). */
+const CPU_PROF_ENV = 'BECKON_BENCH_CPU_PROF';
 
 export interface ForkedServer {
   readonly port: number;
   readonly pid: number;
+  /** Everything the server reported when it was ready. */
+  readonly info: Readonly<Record<string, unknown>>;
+  readonly child: ChildProcess;
   stop(): Promise<void>;
 }
 
 /** The compiled sibling of a benchmark module (benchmarks run from dist). */
 export function benchScript(relative: string): string {
-  return fileURLToPath(new URL(relative, import.meta.url));
+  return fileURLToPath(new URL(`../${relative}`, import.meta.url));
 }
 
-function exited(child: ChildProcess): Promise<void> {
+export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) {
       resolve();
@@ -25,53 +31,91 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Forks a server script that reports `{ port }` over IPC once it listens. */
-export async function forkServer(
-  script: string,
-  args: readonly string[] = [],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<ForkedServer> {
-  const child = fork(script, [...args], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), START_TIMEOUT_MS);
-    child.once('message', (message: { port?: number }) => {
+/** `--cpu-prof` flags for a system under test, when profiling was asked for. */
+export function profileArgs(label: string): string[] {
+  const folder = process.env[CPU_PROF_ENV];
+
+  return folder === undefined || folder === ''
+    ? []
+    : [
+        '--cpu-prof',
+        `--cpu-prof-dir=${folder}`,
+        `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`,
+      ];
+}
+
+export interface ForkOptions {
+  readonly args?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Names the process's CPU profile; the process is profiled only when this is set. */
+  readonly profileAs?: string;
+}
+
+/** Forks a script that reports `{ port, ... }` over IPC once it is ready. */
+export async function forkServer(script: string, options: ForkOptions = {}): Promise<ForkedServer> {
+  const child = fork(benchScript(script), [...(options.args ?? [])], {
+    env: options.env ?? process.env,
+    execArgv: options.profileAs === undefined ? [] : profileArgs(options.profileAs),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start within ${START_TIMEOUT_MS} ms`));
+    }, START_TIMEOUT_MS);
+    const onExit = (code: number | null): void => {
       clearTimeout(timer);
-      resolve(message.port ?? 0);
-    });
-    child.once('exit', (code) => {
+      reject(new Error(`${script} exited with ${code} before it was ready`));
+    };
+    child.once('message', (message: Record<string, unknown>) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited with ${code}`));
+      child.off('exit', onExit);
+      resolve(message);
     });
+    child.once('exit', onExit);
   });
 
   return {
-    port,
+    port: typeof info['port'] === 'number' ? info['port'] : 0,
     pid: child.pid ?? 0,
+    info,
+    child,
     stop: async () => {
-      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+      }
       await exited(child);
     },
   };
 }
 
+/** Sends one request to a forked helper and resolves with its next message. */
+export function ask<T>(child: ChildProcess, request: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => {
+      child.off('message', onMessage);
+      reject(new Error(`helper process exited with ${code} before it answered`));
+    };
+    const onMessage = (message: unknown): void => {
+      child.off('exit', onExit);
+      resolve(message as T);
+    };
+    child.once('message', onMessage);
+    child.once('exit', onExit);
+    child.send(request as object);
+  });
+}
+
 /** Runs one load plan in a separate load-generator process and returns its report. */
 export async function runLoadInChild(plan: LoadPlan): Promise<LoadReport> {
-  const child = fork(benchScript('./http-loadgen.js'), [], {
+  const child = fork(benchScript('lib/http-loadgen.js'), [], {
+    execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 
-  const report = new Promise<LoadReport>((resolve, reject) => {
-    child.once('message', (message) => resolve(message as LoadReport));
-    child.once('exit', (code) => {
-      if (code !== 0) {
-        reject(new Error(`load generator exited with ${code}`));
-      }
-    });
-  });
-  child.send(plan);
-
-  const result = await report;
-  await exited(child);
-
-  return result;
+  try {
+    return await ask<LoadReport>(child, plan);
+  } finally {
+    await exited(child);
+  }
 }

@@ -1,0 +1,10 @@
+#!/bin/sh
+# `pnpm bench [--quick] [--only name,...]`: builds the workspace and the benchmarks, raises the
+# open-files limit (the connect storm holds thousands of sockets in one process), then runs them.
+set -e
+cd "$(dirname "$0")/../.."
+pnpm build
+rm -rf test/bench/dist
+pnpm exec tsc -p test/tsconfig.bench.json
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+exec node test/bench/dist/run-all.js "$@"

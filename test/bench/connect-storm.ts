@@ -1,0 +1,225 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '@beckon/auth-service';
+import type { StormReport, StormRequest } from './clients/storm.js';
+import { benchAuthConfig, writeAuthConfig } from './lib/auth-config.js';
+import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
+import { ask, forkServer, type ForkedServer } from './lib/processes.js';
+import { print, writeResult } from './lib/results.js';
+import { prepareSecrets, quietLogger, seedDirectory } from './lib/seed-directory.js';
+import { formatMs, ratio, summarise, table } from './lib/stats.js';
+
+// Benchmark 2: 2,000 simulated agents (MQTT.js, one process) connect, subscribe to their
+// commands topic and publish their retained status through the embedded Aedes broker, once
+// asking the auth-service every question over the plug's requests and once with allow-all
+// hooks. There is no Mosquitto with the auth plugin on this machine, so Aedes stands in.
+
+export const NAME = 'connect-storm';
+
+const FULL_AGENTS = 2_000;
+const QUICK_AGENTS = 200;
+const FULL_ROUNDS = 3;
+const QUICK_ROUNDS = 1;
+/**
+ * Connects in flight at once in the paced storm: Mosquitto's listen backlog (PERFORMANCE.md).
+ * Unpaced, 2,000 SYNs overflow any backlog and the dropped ones retry after 1, 3 and 7 s, so
+ * the time measures TCP's retry schedule more than either broker.
+ */
+const PACED_PENDING = 100;
+const GOAL_RATIO = 1.3;
+
+type Mode = 'no auth' | 'auth, cold credential cache' | 'auth, warm credential cache';
+type Pacing = 'paced' | 'all at once';
+
+const MODES: readonly Mode[] = [
+  'no auth',
+  'auth, cold credential cache',
+  'auth, warm credential cache',
+];
+
+interface Storm {
+  readonly pacing: Pacing;
+  readonly mode: Mode;
+  readonly round: number;
+  readonly allSubscribedMs: number;
+  readonly allPublishedMs: number;
+  readonly slowestConnectMs: number;
+  readonly p50ConnectMs: number;
+  readonly failures: number;
+  readonly refusals: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function summariseStorms(storms: readonly Storm[], pacing: Pacing) {
+  const medians = MODES.map((mode) => {
+    const ofMode = storms.filter((storm) => storm.mode === mode && storm.pacing === pacing);
+
+    return {
+      pacing,
+      mode,
+      rounds: ofMode.length,
+      allSubscribedMs: median(ofMode.map((storm) => storm.allSubscribedMs)),
+      allPublishedMs: median(ofMode.map((storm) => storm.allPublishedMs)),
+      slowestConnectMs: median(ofMode.map((storm) => storm.slowestConnectMs)),
+      p50ConnectMs: median(ofMode.map((storm) => storm.p50ConnectMs)),
+      failures: ofMode.reduce((sum, storm) => sum + storm.failures, 0),
+      refusals: ofMode.reduce((sum, storm) => sum + storm.refusals, 0),
+    };
+  });
+  const baseline = medians[0]?.allSubscribedMs ?? Number.NaN;
+
+  return medians.map((entry) => ({ ...entry, ratio: ratio(entry.allSubscribedMs, baseline) }));
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const agentCount = options.quick ? QUICK_AGENTS : FULL_AGENTS;
+  const rounds = options.quick ? QUICK_ROUNDS : FULL_ROUNDS;
+  const folder = await mkdtemp(join(tmpdir(), 'beckon-bench-storm-'));
+  const stops: (() => Promise<void>)[] = [() => rm(folder, { recursive: true, force: true })];
+
+  try {
+    const seed = await prepareSecrets({
+      agents: agentCount,
+      apps: 1,
+      grants: 0,
+      rules: 0,
+      sites: 20,
+    });
+    const storeConfig = { kind: 'sqlite', path: join(folder, 'auth.db') } as const;
+    const store = await openStore(storeConfig, quietLogger);
+    await seedDirectory(store, seed).finally(() => store.close());
+
+    const configPath = join(folder, 'auth.json');
+    await writeAuthConfig(configPath, benchAuthConfig(storeConfig));
+
+    const agents = seed.agentIds.map((username) => ({
+      username,
+      password: seed.secrets.get(username) ?? '',
+    }));
+    const stormer = await forkServer('clients/storm.js');
+    stops.unshift(() => stormer.stop());
+
+    const storms: Storm[] = [];
+    let auth: ForkedServer | undefined;
+    stops.unshift(async () => auth?.stop());
+
+    const stormOnce = async (
+      pacing: Pacing,
+      mode: Mode,
+      round: number,
+      args: string[],
+    ): Promise<void> => {
+      const broker = await forkServer('servers/embedded-broker.js', {
+        args,
+        profileAs: `embedded-broker-${args[0] ?? ''}`,
+      });
+
+      try {
+        const request: StormRequest = {
+          url: `mqtt://127.0.0.1:${broker.port}`,
+          agents,
+          ...(pacing === 'paced' ? { maxPending: PACED_PENDING } : {}),
+        };
+        const report = await ask<StormReport>(stormer.child, request);
+        const connects = summarise(Float64Array.from(report.connectMs), report.failures, 1);
+        storms.push({
+          pacing,
+          mode,
+          round,
+          allSubscribedMs: report.allSubscribedMs,
+          allPublishedMs: report.allPublishedMs,
+          slowestConnectMs: connects.max,
+          p50ConnectMs: connects.p50,
+          failures: report.failures,
+          refusals: report.refusals,
+        });
+        print(
+          `${pacing}, ${mode}, round ${round}: all subscribed in ` +
+            `${report.allSubscribedMs.toFixed(0)} ms, ${report.refusals} refused connects, ` +
+            `${report.failures} failures`,
+        );
+      } finally {
+        await broker.stop();
+      }
+    };
+
+    const threeStorms = async (pacing: Pacing, round: number): Promise<void> => {
+      await stormOnce(pacing, 'no auth', round, ['open']);
+
+      // A fresh auth-service: nothing verified yet, every CONNECT runs the scrypt hash.
+      await auth?.stop();
+      auth = await forkServer('servers/auth-service.js', {
+        args: [configPath],
+        profileAs: 'auth-service-storm',
+      });
+      await stormOnce(pacing, 'auth, cold credential cache', round, ['auth', String(auth.port)]);
+      // The broker restarts, the auth-service keeps running: the storm after a broker restart.
+      await stormOnce(pacing, 'auth, warm credential cache', round, ['auth', String(auth.port)]);
+    };
+
+    for (let round = 1; round <= rounds; round += 1) {
+      await threeStorms('paced', round);
+    }
+
+    await threeStorms('all at once', 1);
+
+    const medians = [
+      ...summariseStorms(storms, 'paced'),
+      ...summariseStorms(storms, 'all at once'),
+    ];
+    const rows = medians.map((entry) => [
+      entry.pacing === 'paced' ? `${PACED_PENDING} pending at most` : 'all at once',
+      entry.mode,
+      String(entry.rounds),
+      entry.allSubscribedMs.toFixed(0),
+      entry.allPublishedMs.toFixed(0),
+      formatMs(entry.p50ConnectMs),
+      formatMs(entry.slowestConnectMs),
+      String(entry.refusals),
+      String(entry.failures),
+      entry.ratio.toFixed(2),
+    ]);
+
+    print(
+      `\n## ${NAME}\n${table(
+        [
+          'connects',
+          'broker',
+          'rounds',
+          'all subscribed ms',
+          'all status acked ms',
+          'p50 connect ms',
+          'slowest connect ms',
+          'refused',
+          'failures',
+          'ratio',
+        ],
+        rows,
+      )}\n${agentCount} agents, medians over rounds; goal: ratio <= ${GOAL_RATIO}`,
+    );
+
+    const path = await writeResult(NAME, options.quick, {
+      agents: agentCount,
+      rounds,
+      pacedPending: PACED_PENDING,
+      goal: { ratio: GOAL_RATIO },
+      medians,
+      storms,
+    });
+    print(`results: ${path}`);
+  } finally {
+    for (const stop of stops) {
+      await stop();
+    }
+  }
+}
+
+if (process.argv[1]?.endsWith(`/${NAME}.js`) === true) {
+  await run(parseBenchOptions(process.argv.slice(2), process.env));
+}

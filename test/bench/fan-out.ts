@@ -1,0 +1,173 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect } from '@beckon/client';
+import { startMosquitto } from '@beckon/test-support';
+import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
+import { startFleet } from './lib/fleet.js';
+import { forkServer, type ForkedServer } from './lib/processes.js';
+import { RawRequester } from './lib/raw-requester.js';
+import { print, writeResult } from './lib/results.js';
+import { ratio, table } from './lib/stats.js';
+
+// Benchmark 5: one `sendMany` of `ping` to 500 real agents (startAgent, in a few processes of
+// their own), every outcome gathered, versus a raw MQTT fan-out to 500 plain MQTT.js echo
+// clients, through one Mosquitto with anonymous access.
+
+export const NAME = 'fan-out';
+
+const FULL_AGENTS = 500;
+const QUICK_AGENTS = 50;
+const FULL_ROUNDS = 3;
+const QUICK_ROUNDS = 1;
+/** Agents per host process: 500 real agents in one process would share one event loop. */
+const AGENTS_PER_HOST = 250;
+const RAW_PREFIX = 'bench/fan';
+/** sendMany's own default, kept as a second case: it bounds the commands in flight. */
+const DEFAULT_CONCURRENCY = 10;
+const GOAL_RATIO = 2;
+const BYTES_PER_MIB = 1_024 * 1_024;
+
+type Case = 'raw fan-out' | 'sendMany, all at once' | 'sendMany, default concurrency (10)';
+
+interface Timed {
+  readonly case: Case;
+  readonly round: number;
+  readonly ms: number;
+  readonly succeeded: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const agentCount = options.quick ? QUICK_AGENTS : FULL_AGENTS;
+  const rounds = options.quick ? QUICK_ROUNDS : FULL_ROUNDS;
+  const mosquitto = await startMosquitto();
+  const stops: (() => Promise<void>)[] = [() => mosquitto.dispose()];
+
+  try {
+    const enrolling = performance.now();
+    const fleet = await startFleet({
+      agents: agentCount,
+      brokerUrl: mosquitto.url,
+      protocolVersion: 5,
+    });
+    stops.unshift(() => fleet.close());
+    print(
+      `${agentCount} agents enrolled in ${((performance.now() - enrolling) / 1_000).toFixed(1)} s`,
+    );
+
+    const hosts: ForkedServer[] = [];
+    const starting = performance.now();
+
+    for (let start = 0; start < agentCount; start += AGENTS_PER_HOST) {
+      const listPath = join(fleet.folder, `agents-${start}.json`);
+      const slice = fleet.agents.slice(start, start + AGENTS_PER_HOST);
+      await writeFile(listPath, JSON.stringify(slice.map((agent) => agent.configPath)));
+      const host = await forkServer('servers/agent-host.js', {
+        args: [listPath],
+        profileAs: `agent-host-fan-out-${start}`,
+      });
+      hosts.push(host);
+      stops.unshift(() => host.stop());
+    }
+
+    const hostRssMiB = hosts.map((host) => Number(host.info['rssBytes']) / BYTES_PER_MIB);
+    print(
+      `agents started in ${((performance.now() - starting) / 1_000).toFixed(1)} s; host RSS ` +
+        hostRssMiB.map((rss) => `${rss.toFixed(0)} MiB`).join(', '),
+    );
+
+    const echo = await forkServer('servers/raw-echo.js', {
+      args: [mosquitto.url, String(agentCount), RAW_PREFIX],
+    });
+    stops.unshift(() => echo.stop());
+
+    const client = await connect({
+      url: mosquitto.url,
+      appId: fleet.app.appId,
+      secret: fleet.app.secret,
+      authUrl: fleet.adminUrl,
+      privateKey: fleet.app.privateJwk,
+      mqttVersion: '5',
+    });
+    stops.unshift(() => client.close());
+
+    const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);
+    stops.unshift(() => raw.close());
+
+    const agentIds = fleet.agents.map((agent) => agent.agentId);
+    const indexes = agentIds.map((_, index) => index);
+    const cases: Record<Case, () => Promise<number>> = {
+      'raw fan-out': async () => {
+        await Promise.all(indexes.map((index) => raw.request(index)));
+
+        return agentCount;
+      },
+      'sendMany, all at once': async () =>
+        (await client.sendMany(agentIds, 'ping', {}, { concurrency: agentCount })).succeeded,
+      'sendMany, default concurrency (10)': async () =>
+        (await client.sendMany(agentIds, 'ping', {}, { concurrency: DEFAULT_CONCURRENCY }))
+          .succeeded,
+    };
+    const timed: Timed[] = [];
+
+    // One untimed round warms every path (JIT, the agents' verified-credential caches).
+    for (const fanOut of Object.values(cases)) {
+      await fanOut();
+    }
+
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const [name, fanOut] of Object.entries(cases) as [Case, () => Promise<number>][]) {
+        const started = performance.now();
+        const succeeded = await fanOut();
+        timed.push({ case: name, round, ms: performance.now() - started, succeeded });
+      }
+    }
+
+    const medians = (Object.keys(cases) as Case[]).map((name) => {
+      const runs = timed.filter((entry) => entry.case === name);
+
+      return {
+        case: name,
+        ms: median(runs.map((entry) => entry.ms)),
+        succeeded: Math.min(...runs.map((entry) => entry.succeeded)),
+      };
+    });
+    const baseline = medians[0]?.ms ?? Number.NaN;
+    const rows = medians.map((entry) => [
+      entry.case,
+      entry.ms.toFixed(0),
+      `${entry.succeeded}/${agentCount}`,
+      ratio(entry.ms, baseline).toFixed(2),
+    ]);
+
+    print(
+      `\n## ${NAME}\n${table(['case', 'all outcomes ms', 'succeeded', 'ratio'], rows)}\n` +
+        `${agentCount} agents in ${hosts.length} host process(es), medians of ${rounds} round(s); ` +
+        `goal: ratio <= ${GOAL_RATIO}`,
+    );
+
+    const path = await writeResult(NAME, options.quick, {
+      agents: agentCount,
+      hosts: hosts.length,
+      hostRssMiB,
+      rounds,
+      goal: { ratio: GOAL_RATIO },
+      medians: medians.map((entry) => ({ ...entry, ratio: ratio(entry.ms, baseline) })),
+      runs: timed,
+    });
+    print(`results: ${path}`);
+  } finally {
+    for (const stop of stops) {
+      await stop();
+    }
+  }
+}
+
+if (process.argv[1]?.endsWith(`/${NAME}.js`) === true) {
+  await run(parseBenchOptions(process.argv.slice(2), process.env));
+}

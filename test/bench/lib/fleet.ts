@@ -1,0 +1,174 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { enroll } from '@beckon/agent';
+import { createAdminToken, openStore } from '@beckon/auth-service';
+import { generateSigningKeyPair } from '@beckon/shared';
+import { exportJWK } from 'jose';
+import { benchAuthConfig, writeAuthConfig } from './auth-config.js';
+import { forkServer, type ForkedServer } from './processes.js';
+import { quietLogger } from './seed-directory.js';
+
+// The production setup for the agent-side benchmarks: a real auth-service (its own process,
+// SQLite), one app with a signing key and a grant on a group, and agents enrolled into that
+// group with one-time tokens, each with the config file an installer would write.
+
+export const FLEET_GROUP = 'fleet';
+export const BENCH_APP_ID = 'bench-app';
+/** An action that spawns a process and does nothing, to show the cost of starting one. */
+export const SPAWN_ACTION = 'spawn-true';
+/** Enrolments in flight at once: each costs an scrypt hash and one store transaction. */
+const ENROLL_CONCURRENCY = 8;
+
+export interface FleetApp {
+  readonly appId: string;
+  readonly secret: string;
+  readonly privateJwk: Record<string, unknown>;
+}
+
+export interface FleetAgent {
+  readonly agentId: string;
+  readonly configPath: string;
+  readonly password: string;
+}
+
+export interface Fleet {
+  readonly service: ForkedServer;
+  readonly adminUrl: string;
+  readonly app: FleetApp;
+  readonly agents: readonly FleetAgent[];
+  readonly folder: string;
+  close(): Promise<void>;
+}
+
+export interface FleetOptions {
+  readonly agents: number;
+  readonly brokerUrl: string;
+  readonly protocolVersion: 4 | 5;
+  /** Runner limits for the spawned-action runs (built-ins do not queue). */
+  readonly limits?: { readonly maxConcurrent: number; readonly maxQueued: number };
+}
+
+async function call(
+  url: string,
+  token: string,
+  method: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
+  const response = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as Record<string, unknown>;
+
+  if (!response.ok) {
+    throw new Error(`${method} ${url}: HTTP ${response.status} ${JSON.stringify(answer)}`);
+  }
+
+  return answer;
+}
+
+function agentConfig(
+  options: FleetOptions,
+  folder: string,
+  credentialsFile: string,
+): Record<string, unknown> {
+  return {
+    broker: { url: options.brokerUrl, protocolVersion: options.protocolVersion },
+    credentialsFile,
+    stateDir: join(folder, 'state'),
+    security: { requireSignatures: true },
+    limits: { ...options.limits, shutdownGraceSeconds: 5, killGraceSeconds: 1 },
+    logLevel: 'warn',
+    actions: { [SPAWN_ACTION]: { description: 'Starts /bin/true', argv: ['/bin/true'] } },
+  };
+}
+
+async function enrollOne(
+  publicUrl: string,
+  token: string,
+  agentId: string,
+  folder: string,
+  options: FleetOptions,
+): Promise<FleetAgent> {
+  const dir = join(folder, agentId);
+  const credentialsFile = join(dir, 'credentials.json');
+  const configPath = join(dir, 'agent.json');
+
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  const credentials = await enroll({
+    url: publicUrl,
+    token,
+    agentId,
+    credentialsPath: credentialsFile,
+  });
+  await writeFile(configPath, JSON.stringify(agentConfig(options, dir, credentialsFile), null, 2));
+
+  return { agentId, configPath, password: credentials.password };
+}
+
+export function fleetAgentId(index: number): string {
+  return `bench-agent-${String(index).padStart(4, '0')}`;
+}
+
+/** Starts the auth-service, registers the app and enrolls `options.agents` agents. */
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
+  const folder = await mkdtemp(join(tmpdir(), 'beckon-bench-fleet-'));
+  const storeConfig = { kind: 'sqlite', path: join(folder, 'auth.db') } as const;
+  const store = await openStore(storeConfig, quietLogger);
+  const { token: adminToken } = await createAdminToken(store, 'bench', 'bench').finally(() =>
+    store.close(),
+  );
+  const configPath = join(folder, 'auth.json');
+
+  await writeAuthConfig(configPath, benchAuthConfig(storeConfig));
+
+  const service = await forkServer('servers/auth-service.js', { args: [configPath] });
+
+  try {
+    const ports = service.info['ports'] as { admin: number; public: number };
+    const adminUrl = `http://127.0.0.1:${ports.admin}`;
+    const publicUrl = `http://127.0.0.1:${ports.public}`;
+    const created = await call(`${adminUrl}/v1/apps`, adminToken, 'POST', { id: BENCH_APP_ID });
+    await call(`${adminUrl}/v1/grants`, adminToken, 'POST', {
+      appId: BENCH_APP_ID,
+      groups: [FLEET_GROUP],
+    });
+    const { privateKey } = await generateSigningKeyPair('EdDSA');
+    const privateJwk = { ...(await exportJWK(privateKey)), alg: 'EdDSA' };
+    const enrollment = await call(`${adminUrl}/v1/enroll-tokens`, adminToken, 'POST', {
+      uses: Math.max(1, options.agents),
+      groups: [FLEET_GROUP],
+    });
+    const enrollToken = String(enrollment['token']);
+    const agents: FleetAgent[] = [];
+    const ids = Array.from({ length: options.agents }, (_, index) => fleetAgentId(index));
+
+    for (let start = 0; start < ids.length; start += ENROLL_CONCURRENCY) {
+      const batch = ids.slice(start, start + ENROLL_CONCURRENCY);
+      agents.push(
+        ...(await Promise.all(
+          batch.map((agentId) => enrollOne(publicUrl, enrollToken, agentId, folder, options)),
+        )),
+      );
+    }
+
+    return {
+      service,
+      adminUrl,
+      app: { appId: BENCH_APP_ID, secret: String(created['secret']), privateJwk },
+      agents,
+      folder,
+      close: async () => {
+        await service.stop();
+        await rm(folder, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await service.stop();
+    await rm(folder, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,210 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connect, type BeckonClient } from '@beckon/client';
+import { startMosquitto } from '@beckon/test-support';
+import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
+import { SPAWN_ACTION, startFleet, type Fleet } from './lib/fleet.js';
+import { timedPool } from './lib/pool.js';
+import { forkServer, type ForkedServer } from './lib/processes.js';
+import { RAW_PAYLOAD_BYTES, RawRequester } from './lib/raw-requester.js';
+import { print, writeResult } from './lib/results.js';
+import { formatMs, ratio, table, type LatencySummary } from './lib/stats.js';
+
+// Benchmark 3: a central client sends `ping` to a real agent (another process) and awaits the
+// signed round trip, versus a raw MQTT.js request/echo pair, both through one Mosquitto with
+// anonymous access so only Beckon's own work differs. Then a spawned action (/bin/true).
+
+export const NAME = 'round-trip';
+
+interface Counts {
+  readonly warmup: number;
+  readonly sequential: number;
+  readonly parallel: number;
+  readonly spawnSequential: number;
+  readonly spawnParallel: number;
+}
+
+const FULL_COUNTS: Counts = {
+  warmup: 300,
+  sequential: 2_000,
+  parallel: 10_000,
+  spawnSequential: 1_000,
+  spawnParallel: 2_000,
+};
+const QUICK_COUNTS: Counts = {
+  warmup: 50,
+  sequential: 200,
+  parallel: 1_000,
+  spawnSequential: 100,
+  spawnParallel: 200,
+};
+const IN_FLIGHT = 100;
+const RAW_PREFIX = 'bench/rtt';
+const GOAL_P50_RATIO = 1.5;
+/** Room for 100 queued spawns behind the default 4 running. */
+const SPAWN_LIMITS = { maxConcurrent: 4, maxQueued: 128 } as const;
+
+interface Case {
+  readonly name: string;
+  readonly inFlight: number;
+  readonly summary: LatencySummary;
+  readonly baseline?: string;
+}
+
+async function connectClient(fleet: Fleet, url: string): Promise<BeckonClient> {
+  return connect({
+    url,
+    appId: fleet.app.appId,
+    secret: fleet.app.secret,
+    authUrl: fleet.adminUrl,
+    privateKey: fleet.app.privateJwk,
+    mqttVersion: '5',
+  });
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS;
+  const mosquitto = await startMosquitto();
+  const stops: (() => Promise<void>)[] = [() => mosquitto.dispose()];
+
+  try {
+    const fleet = await startFleet({
+      agents: 1,
+      brokerUrl: mosquitto.url,
+      protocolVersion: 5,
+      limits: SPAWN_LIMITS,
+    });
+    stops.unshift(() => fleet.close());
+
+    const agent = fleet.agents[0];
+
+    if (agent === undefined) {
+      throw new Error('the fleet has no agent');
+    }
+
+    const listPath = join(fleet.folder, 'agents.json');
+    await writeFile(listPath, JSON.stringify([agent.configPath]));
+
+    const host: ForkedServer = await forkServer('servers/agent-host.js', {
+      args: [listPath],
+      profileAs: 'agent-host-round-trip',
+    });
+    stops.unshift(() => host.stop());
+
+    const echo = await forkServer('servers/raw-echo.js', {
+      args: [mosquitto.url, '1', RAW_PREFIX],
+    });
+    stops.unshift(() => echo.stop());
+
+    const client = await connectClient(fleet, mosquitto.url);
+    stops.unshift(() => client.close());
+
+    const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);
+    stops.unshift(() => raw.close());
+
+    const ping = (): Promise<unknown> => client.send(agent.agentId, 'ping', {});
+    const spawn = (): Promise<unknown> => client.send(agent.agentId, SPAWN_ACTION, {});
+    const echoOnce = (): Promise<unknown> => raw.request(0);
+
+    await timedPool(counts.warmup, 1, ping);
+    await timedPool(counts.warmup, 1, echoOnce);
+    await timedPool(counts.warmup, 1, spawn);
+
+    const cases: Case[] = [
+      { name: 'raw echo', inFlight: 1, summary: await timedPool(counts.sequential, 1, echoOnce) },
+      {
+        name: 'beckon ping',
+        inFlight: 1,
+        summary: await timedPool(counts.sequential, 1, ping),
+        baseline: 'raw echo',
+      },
+      {
+        name: 'raw echo',
+        inFlight: IN_FLIGHT,
+        summary: await timedPool(counts.parallel, IN_FLIGHT, echoOnce),
+      },
+      {
+        name: 'beckon ping',
+        inFlight: IN_FLIGHT,
+        summary: await timedPool(counts.parallel, IN_FLIGHT, ping),
+        baseline: 'raw echo',
+      },
+      {
+        name: `beckon ${SPAWN_ACTION}`,
+        inFlight: 1,
+        summary: await timedPool(counts.spawnSequential, 1, spawn),
+        baseline: 'beckon ping',
+      },
+      {
+        name: `beckon ${SPAWN_ACTION}`,
+        inFlight: IN_FLIGHT,
+        summary: await timedPool(counts.spawnParallel, IN_FLIGHT, spawn),
+        baseline: 'beckon ping',
+      },
+    ];
+
+    const baselineOf = (entry: Case): Case | undefined =>
+      cases.find((other) => other.name === entry.baseline && other.inFlight === entry.inFlight);
+    const rows = cases.map((entry) => {
+      const baseline = baselineOf(entry);
+
+      return [
+        entry.name,
+        String(entry.inFlight),
+        String(entry.summary.count),
+        entry.summary.perSecond.toFixed(0),
+        formatMs(entry.summary.p50),
+        formatMs(entry.summary.p99),
+        formatMs(entry.summary.p999),
+        formatMs(entry.summary.max),
+        String(entry.summary.errors),
+        baseline === undefined
+          ? '-'
+          : `${ratio(entry.summary.p50, baseline.summary.p50)} (vs ${baseline.name})`,
+      ];
+    });
+
+    print(
+      `\n## ${NAME}\n${table(
+        [
+          'case',
+          'in flight',
+          'count',
+          'per s',
+          'p50',
+          'p99',
+          'p99.9',
+          'max',
+          'errors',
+          'p50 ratio',
+        ],
+        rows,
+      )}\nlatencies in ms; raw payload ${RAW_PAYLOAD_BYTES} bytes; goal: ping p50 ratio <= ${GOAL_P50_RATIO}`,
+    );
+
+    const path = await writeResult(NAME, options.quick, {
+      counts,
+      inFlight: IN_FLIGHT,
+      rawPayloadBytes: RAW_PAYLOAD_BYTES,
+      goal: { p50Ratio: GOAL_P50_RATIO },
+      cases: cases.map((entry) => {
+        const baseline = baselineOf(entry);
+
+        return {
+          ...entry,
+          p50Ratio:
+            baseline === undefined ? undefined : ratio(entry.summary.p50, baseline.summary.p50),
+        };
+      }),
+    });
+    print(`results: ${path}`);
+  } finally {
+    for (const stop of stops) {
+      await stop();
+    }
+  }
+}
+
+if (process.argv[1]?.endsWith(`/${NAME}.js`) === true) {
+  await run(parseBenchOptions(process.argv.slice(2), process.env));
+}

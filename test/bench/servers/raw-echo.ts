@@ -1,0 +1,63 @@
+import { Socket } from 'node:net';
+import mqtt, { type MqttClient } from 'mqtt';
+import { z } from 'zod';
+
+// The baseline agent: plain MQTT.js clients that answer every request by publishing its payload
+// back, with nothing in between (no parsing, signatures, journal or runner). argv: broker URL,
+// client count, topic prefix. Request topic `<prefix>/<n>/req`, reply topic `<prefix>/<n>/res`.
+
+const Args = z.tuple([z.url(), z.coerce.number().int().min(1).max(10_000), z.string().min(1)]);
+const PROTOCOL_VERSION = 5;
+/** Clients connecting at once: the broker's listen backlog is 100 (PERFORMANCE.md). */
+const CONNECT_BATCH = 50;
+
+function echoClient(url: string, prefix: string, index: number): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, {
+      clientId: `${prefix.replaceAll('/', '-')}-echo-${index}`,
+      protocolVersion: PROTOCOL_VERSION,
+      reconnectPeriod: 0,
+    });
+
+    client.once('connect', () => {
+      // Nagle plus delayed ACKs costs 44 ms per exchange (PERFORMANCE.md), as for agents.
+      if (client.stream instanceof Socket) {
+        client.stream.setNoDelay(true);
+      }
+
+      client.subscribe(`${prefix}/${index}/req`, { qos: 1 }, (error) => {
+        if (error === null) {
+          resolve(client);
+        } else {
+          reject(error);
+        }
+      });
+    });
+    client.on('message', (_topic, payload) => {
+      client.publish(`${prefix}/${index}/res`, payload, { qos: 1 });
+    });
+    client.once('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const [url, count, prefix] = Args.parse(process.argv.slice(2));
+  const clients: MqttClient[] = [];
+
+  for (let start = 0; start < count; start += CONNECT_BATCH) {
+    const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - start) }, (_, n) =>
+      echoClient(url, prefix, start + n),
+    );
+    clients.push(...(await Promise.all(batch)));
+  }
+
+  process.once('SIGTERM', () => {
+    void Promise.all(clients.map((client) => client.endAsync())).finally(() => process.exit(0));
+  });
+  process.send?.({ port: 0, clients: clients.length, rssBytes: process.memoryUsage().rss });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`raw echo failed: ${String(error)}\n`);
+  process.exitCode = 1;
+});
