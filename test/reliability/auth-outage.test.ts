@@ -146,6 +146,12 @@ describe(`the auth-service down for ${AUTH_OUTAGE_MS / 1_000} s`, () => {
 
     expect(Object.values(backAfterMs).every((ms) => ms <= BACK_WITHIN_MS)).toBe(true);
     expect(steadyReconnects).toEqual([0, 0, 0]);
+    // Backing off: fewer attempts than one a second on average, where a tight loop makes
+    // hundreds.
+    for (const attempts of Object.values(attemptsDuringOutage)) {
+      expect(attempts).toBeGreaterThan(0);
+      expect(attempts).toBeLessThan(AUTH_OUTAGE_MS / 1_000);
+    }
     expect(after.succeeded).toBe(everyone.length);
     expect(held.outcome).toBe('succeeded');
     expect(held.at).toBeGreaterThan(upAt);
