@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EmbeddedBroker } from '@beckon/local';
+import { startEmbeddedBroker, type EmbeddedBroker } from '@beckon/local';
 import { RESULT_ERROR_CODES, type Command, type Result } from '@beckon/shared';
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addApp } from '../harness/app.js';
 import { startTestAgent, type RunningAgent } from '../harness/agent.js';
 import { startAuth, type RunningAuth } from '../harness/auth.js';
-import { startAuthedBroker } from '../harness/broker.js';
 import { RawApp } from '../reliability/support/raw-app.js';
 import { recordAction, writeRecorder, type Recorder } from '../reliability/support/recorder.js';
 import { FUZZ_TIMEOUT_MS, NETWORK_FUZZ_RUNS } from './runs.js';
@@ -18,6 +18,13 @@ import { FUZZ_TIMEOUT_MS, NETWORK_FUZZ_RUNS } from './runs.js';
 // must be answered with a refusal carrying a contract error code, and nothing may ever run.
 
 const AGENT = 'fz-agent-01';
+/**
+ * Longer than any run: the embedded broker drops a delivery whose read decision expires
+ * between publish and forward (a known issue in @beckon/local, see
+ * test/reliability/embedded-broker-read-cache.test.ts), which thousands of messages would hit
+ * now and then. This suite is about the agent, so it keeps that race out of its way.
+ */
+const READ_CACHE_MS = 3_600_000;
 
 let auth: RunningAuth;
 let broker: EmbeddedBroker;
@@ -31,7 +38,12 @@ beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'beckon-fuzz-agent-'));
   recorder = await writeRecorder(folder);
   auth = await startAuth();
-  broker = await startAuthedBroker(auth);
+  broker = await startEmbeddedBroker({
+    checks: auth.plug,
+    logger: pino({ level: 'silent' }),
+    port: 0,
+    readCacheMs: READ_CACHE_MS,
+  });
   agent = await startTestAgent(auth, AGENT, {
     brokerUrl: broker.url,
     actions: recordAction(recorder),

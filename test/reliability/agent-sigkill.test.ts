@@ -26,6 +26,7 @@ let configPath: string;
 let runsFile: string;
 let pidFile: string;
 const processes: AgentCliProcess[] = [];
+let agentDir: string;
 
 function connected(agent: AgentCliProcess): Promise<unknown> {
   return agent.waitForLog(
@@ -50,6 +51,7 @@ beforeAll(async () => {
   auth = await startAuth();
   broker = await startAuthedBroker(auth);
   const enrolled = await enrollWith(auth, 'kill-01');
+  agentDir = enrolled.dir;
   configPath = await writeAgentFile(enrolled, {
     brokerUrl: broker.url,
     actions: {
@@ -71,6 +73,7 @@ afterAll(async () => {
   await broker.close();
   await auth.close();
   await rm(folder, { recursive: true, force: true });
+  await rm(agentDir, { recursive: true, force: true });
 });
 
 // SIGKILL of the agent leaves its action's process group running (it is detached on purpose);

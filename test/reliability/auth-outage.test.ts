@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { connect, isBeckonError, type BeckonClient } from '@beckon/client';
 import { startEmbeddedBroker, type EmbeddedBroker } from '@beckon/local';
 import { generateSigningKeyPair } from '@beckon/shared';
@@ -28,6 +29,7 @@ let broker: EmbeddedBroker;
 let proxy: TcpProxy;
 let client: BeckonClient;
 const agents = new Map<string, AgentCliProcess>();
+const agentDirs: string[] = [];
 
 function connectedSince(agent: AgentCliProcess, since: number, timeoutMs: number) {
   return agent.waitForLog(
@@ -49,6 +51,7 @@ beforeAll(async () => {
 
   for (const id of [...STEADY, ...DROPPED]) {
     const enrolled = await enrollWith(auth, id, ['fleet']);
+    agentDirs.push(enrolled.dir);
     const path = await writeAgentFile(enrolled, {
       brokerUrl: DROPPED.includes(id) ? proxy.url : broker.url,
     });
@@ -78,6 +81,7 @@ afterAll(async () => {
   await proxy.close();
   await broker.close();
   await auth.dispose();
+  await Promise.all(agentDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
 describe(`the auth-service down for ${AUTH_OUTAGE_MS / 1_000} s`, () => {
@@ -146,6 +150,12 @@ describe(`the auth-service down for ${AUTH_OUTAGE_MS / 1_000} s`, () => {
 
     expect(Object.values(backAfterMs).every((ms) => ms <= BACK_WITHIN_MS)).toBe(true);
     expect(steadyReconnects).toEqual([0, 0, 0]);
+    // Backing off: fewer attempts than one a second on average, where a tight loop makes
+    // hundreds.
+    for (const attempts of Object.values(attemptsDuringOutage)) {
+      expect(attempts).toBeGreaterThan(0);
+      expect(attempts).toBeLessThan(AUTH_OUTAGE_MS / 1_000);
+    }
     expect(after.succeeded).toBe(everyone.length);
     expect(held.outcome).toBe('succeeded');
     expect(held.at).toBeGreaterThan(upAt);
