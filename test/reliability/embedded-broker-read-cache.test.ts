@@ -4,16 +4,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuth, type RunningAuth } from '../harness/auth.js';
 
-// Found by the agent-commands fuzz run, NOT fixed here (the embedded broker belongs to
-// @beckon/local): the broker fetches a subscriber's read decision when a message is published
-// and looks it up again, synchronously, when Aedes forwards the message. A decision that was
-// fresh at the first step but expires before the second drops the message silently, after the
-// publisher already had its PUBACK: a QoS 1 command lost. With `readCacheMs: 0` (the plug's
-// `acl_cacheseconds 0`, "no cache") every decision is already expired at the second step, so
-// nothing is delivered at all, which makes the race deterministic.
-//
-// `it.fails` pins today's behaviour: once the broker keeps the decision it fetched for the
-// message it fetched it for, this test fails and should become an ordinary regression test.
+// Regression: found by the agent-commands fuzz run. The broker fetches a subscriber's read
+// decision when a message is published and looks it up again, synchronously, when Aedes
+// forwards the message. A decision that was fresh at the first step but expired before the
+// second dropped the message silently, after the publisher already had its PUBACK: a QoS 1
+// command lost. With `readCacheMs: 0` (the plug's `acl_cacheseconds 0`, "no cache") every
+// decision had expired at the second step, so nothing was delivered at all. Decisions now live
+// at least the forwarding window, and one close to expiry is fetched again at publish.
 
 let auth: RunningAuth;
 let broker: EmbeddedBroker;
@@ -53,8 +50,8 @@ afterAll(async () => {
   await auth.close();
 });
 
-describe('the embedded broker without a read cache (known issue in @beckon/local)', () => {
-  it.fails('delivers an acknowledged QoS 1 message to an allowed subscriber', async () => {
+describe('the embedded broker without a read cache', () => {
+  it('delivers an acknowledged QoS 1 message to an allowed subscriber', async () => {
     // The PUBACK comes after Aedes has routed the message, and the SUBACK of a later
     // subscribe is written to the subscriber after anything routed to it before: once it
     // arrives, a delivered message would already be here.
