@@ -33,9 +33,12 @@ export interface EnrolledAgent {
   readonly password: string;
 }
 
-/** Enrolls an agent the way `beckon-agent enroll` does: a one-time token at the public listener. */
+/**
+ * Enrolls an agent the way `beckon-agent enroll` does: a one-time token at the public listener
+ * of any running auth-service (in this process or its own).
+ */
 export async function enrollAgent(
-  auth: RunningAuth,
+  auth: Pick<RunningAuth, 'admin' | 'publicUrl'>,
   agentId: string,
   groups: readonly string[] = [],
 ): Promise<EnrolledAgent> {

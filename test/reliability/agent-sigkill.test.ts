@@ -9,8 +9,8 @@ import { addApp, connectApp } from '../harness/app.js';
 import { startAuth, type RunningAuth } from '../harness/auth.js';
 import { startAuthedBroker } from '../harness/broker.js';
 import { AgentCliProcess, writeAgentFile } from './support/agent-process.js';
-import { enrollWith } from './support/enroll.js';
 import { waitFor } from './support/wait.js';
+import { enrollAgent } from '../harness/agent.js';
 
 // The real `beckon-agent run` process is killed with SIGKILL while an action runs, then started
 // again with the same config and state folder, as systemd's Restart=always would.
@@ -50,7 +50,7 @@ beforeAll(async () => {
 
   auth = await startAuth();
   broker = await startAuthedBroker(auth);
-  const enrolled = await enrollWith(auth, 'kill-01');
+  const enrolled = await enrollAgent(auth, 'kill-01');
   agentDir = enrolled.dir;
   configPath = await writeAgentFile(enrolled, {
     brokerUrl: broker.url,

@@ -7,10 +7,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentCliProcess, logTime, writeAgentFile } from './support/agent-process.js';
 import { AuthProcess } from './support/auth-process.js';
-import { enrollWith } from './support/enroll.js';
 import { AUTH_OUTAGE_MS } from './support/env.js';
 import { reportFigure } from './support/figures.js';
 import { TcpProxy } from './support/tcp-proxy.js';
+import { enrollAgent } from '../harness/agent.js';
 
 // The auth-service (`beckon-auth serve`, its own process) is stopped for AUTH_OUTAGE_MS and
 // started again on the same ports with the same SQLite store. The embedded broker asks it every
@@ -50,7 +50,7 @@ beforeAll(async () => {
   proxy = await TcpProxy.start({ host: '127.0.0.1', port: broker.port });
 
   for (const id of [...STEADY, ...DROPPED]) {
-    const enrolled = await enrollWith(auth, id, ['fleet']);
+    const enrolled = await enrollAgent(auth, id, ['fleet']);
     agentDirs.push(enrolled.dir);
     const path = await writeAgentFile(enrolled, {
       brokerUrl: DROPPED.includes(id) ? proxy.url : broker.url,
