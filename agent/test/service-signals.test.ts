@@ -56,9 +56,8 @@ async function startChild(shutdownGraceSeconds: number, reuse = false): Promise<
 }
 
 function commandStarted(child: AgentProcess, commandId: string) {
-  return child.logs.waitFor(
+  return child.waitForLog(
     (line) => line.msg === 'command started' && line['commandId'] === commandId,
-    `command ${commandId} to start`,
   );
 }
 
@@ -100,10 +99,7 @@ describe('SIGTERM', () => {
       await commandStarted(child, slow.id);
 
       child.kill('SIGTERM');
-      await child.logs.waitFor(
-        (line) => line.msg === 'agent state' && line['state'] === 'draining',
-        'draining',
-      );
+      await child.waitForLog((line) => line.msg === 'agent state' && line['state'] === 'draining');
       const late = await app.sign(
         unsignedCommand(app.appId, { agentId: AGENT, action: 'sleep', args: { ms: 1 } }),
       );
@@ -151,10 +147,7 @@ describe('SIGKILL mid-action', () => {
       // A third life, and the same command delivered again: still one run, one interrupted.
       const third = await startChild(1, true);
       await observer.send(command);
-      await third.logs.waitFor(
-        (line) => line.msg === 'duplicate delivery, result resent',
-        'the duplicate to be recognised',
-      );
+      await third.waitForLog((line) => line.msg === 'duplicate delivery, result resent');
       third.kill('SIGTERM');
       await third.waitForExit();
 

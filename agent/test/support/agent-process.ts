@@ -1,15 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TrustRoot } from '@beckon/shared';
+import { JsonLogChild } from '@beckon/test-support';
 import { writeCredentials } from '../../src/enroll/credentials-file.js';
 import { AGENT_DIST } from './built-agent.js';
-import type { LogLine } from './harness.js';
-import { Collector } from './wait.js';
-
-const EXIT_TIMEOUT_MS = 20_000;
 
 // The composed daemon in its own process, the way `beckon-agent run` runs it, with a small test
 // runner in place of the production one (built separately), so the tests can deliver real
@@ -123,52 +118,17 @@ export async function writeChildFiles(config: ChildConfig, trustRoot: TrustRoot)
   return configPath;
 }
 
-/** The agent daemon in its own process, its JSON log lines collected from stdout. */
-export class AgentProcess {
-  readonly logs = new Collector<LogLine>();
-  readonly stderr: string[] = [];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly #child: ChildProcess;
-
+/** The agent daemon in its own process, its JSON log lines collected. */
+export class AgentProcess extends JsonLogChild {
   constructor(configPath: string, env: Record<string, string> = {}) {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD_SOURCE, configPath], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+    super(process.execPath, ['--input-type=module', '-e', CHILD_SOURCE, configPath], {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      ...env,
     });
-    this.#child = child;
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        this.logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        this.stderr.push(line);
-      }
-    });
-    createInterface({ input: child.stderr }).on('line', (line) => this.stderr.push(line));
   }
 
-  kill(signal: NodeJS.Signals): void {
-    this.#child.kill(signal);
-  }
-
-  /** Waits for exit; a child that hangs is killed so no test leaks a process. */
-  async waitForExit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), EXIT_TIMEOUT_MS);
-
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Teardown for afterEach: SIGKILL if still running. */
-  async dispose(): Promise<void> {
-    if (this.#child.exitCode === null && this.#child.signalCode === null) {
-      this.#child.kill('SIGKILL');
-      await this.exited;
-    }
+  /** Teardown for afterEach: no grace, the test is over. */
+  override dispose(): Promise<void> {
+    return super.dispose('SIGKILL');
   }
 }

@@ -6,3 +6,4 @@ export {
   type MosquittoOptions,
   type RunningMosquitto,
 } from './mosquitto.js';
+export { JsonLogChild, type ChildExit, type LogLine } from './json-log-child.js';
