@@ -88,6 +88,28 @@ describe('beckon-auth CLI', () => {
 
     expect(rule.stdout).toMatch(/allow write {2}metrics\/%u\/# {2}for group:eu/);
 
+    const grants = await runCli(['grants', 'list', '--app', 'deployer', '--json'], env);
+    const grantId = (JSON.parse(grants.stdout) as { grants: { id: string }[] }).grants[0]?.id;
+
+    expect(grantId).toBe((JSON.parse(grant.stdout) as { grant: { id: string } }).grant.id);
+    expect((await runCli(['grants', 'list', '--app', 'nobody'], env)).stdout).not.toContain(
+      'deployer',
+    );
+
+    const rules = await runCli(['rules', 'list', '--json'], env);
+    const ruleId = (
+      JSON.parse(rules.stdout) as { rules: { id: string; pattern: string }[] }
+    ).rules.find((listed) => listed.pattern === 'metrics/%u/#')?.id;
+
+    expect(ruleId).toBeDefined();
+    expect((await runCli(['rules', 'remove', String(ruleId)], env)).stdout).toBe(
+      `removed rule ${String(ruleId)}\n`,
+    );
+    expect((await runCli(['grants', 'remove', String(grantId)], env)).stdout).toBe(
+      `removed grant ${String(grantId)}\n`,
+    );
+    expect(test.service.directory.current().grants).toHaveLength(0);
+
     const disabled = await runCli(['agents', 'disable', 'web-1'], env);
 
     expect(disabled.stdout).toContain('DISABLED');
@@ -136,6 +158,9 @@ describe('beckon-auth CLI', () => {
       ['agents', 'list', '--nope'],
       ['agents', 'list', '--groups', 'x'],
       ['rules', 'add', '--subject', 'everyone', '--pattern', 'x', '--access', 'read'],
+      ['rules', 'list', '--app', 'x'],
+      ['grants', 'frobnicate'],
+      ['grants', 'remove'],
       ['enroll-tokens', 'create', '--expires-in', 'soon'],
       ['explain', 'u', 't', 'publish'],
     ]) {

@@ -8,6 +8,7 @@ import {
   positionalArgs,
   requiredFlag,
   stringFlag,
+  type FlagName,
   type Flags,
 } from './flags.js';
 import {
@@ -256,114 +257,115 @@ async function groupCommand(
   }
 }
 
-async function grantCommand(
-  client: AdminClient,
-  verb: string,
-  args: string[],
-  flags: Flags,
-): Promise<CommandOutput> {
-  switch (verb) {
-    case 'list': {
-      assertOnly(flags, ['app']);
-      positionalArgs(args, []);
-
-      const app = stringFlag(flags, 'app');
-      const data = await client.request(
-        'GET',
-        app === undefined ? '/v1/grants' : `/v1/grants?appId=${encodeURIComponent(app)}`,
-      );
-
-      return { data, human: grantLines(field(data, 'grants')) };
-    }
-
-    case 'add': {
-      assertOnly(flags, ['app', 'agents', 'groups', 'actions']);
-      positionalArgs(args, []);
-
-      const agents = listFlag(flags, 'agents');
-      const groups = listFlag(flags, 'groups');
-      const actions = listFlag(flags, 'actions');
-      const data = await client.request('POST', '/v1/grants', {
-        appId: requiredFlag(flags, 'app'),
-        ...(agents === undefined ? {} : { agents }),
-        ...(groups === undefined ? {} : { groups }),
-        ...(actions === undefined ? {} : { actions }),
-      });
-
-      return { data, human: `created grant ${grantLine(field(data, 'grant'))}` };
-    }
-
-    case 'remove': {
-      assertOnly(flags, []);
-
-      const [id = ''] = positionalArgs(args, ['grant-id']);
-
-      return {
-        data: await client.request('DELETE', `/v1/grants/${segment(id)}`),
-        human: `removed grant ${id}`,
-      };
-    }
-
-    default:
-      throw new UsageError(`unknown command "grants ${verb}"`);
-  }
+/**
+ * Grants and rules are both flat records with a generated id: listed (a grant list may be
+ * narrowed to one app), added from flags, removed by id. Only their flags and bodies differ.
+ */
+interface RecordCommandSpec {
+  /** The resource word on the command line and in the path: `grants`, `rules`. */
+  readonly resource: string;
+  /** The record's singular: the response field and the word in messages. */
+  readonly singular: string;
+  readonly listFlags: readonly FlagName[];
+  readonly listPath: (flags: Flags) => string;
+  readonly addFlags: readonly FlagName[];
+  readonly addBody: (flags: Flags) => Record<string, unknown>;
+  readonly line: (value: unknown) => string;
+  readonly lines: (value: unknown) => string;
 }
 
-async function ruleCommand(
+const GRANT_COMMAND: RecordCommandSpec = {
+  resource: 'grants',
+  singular: 'grant',
+  listFlags: ['app'],
+  listPath: (flags) => {
+    const app = stringFlag(flags, 'app');
+
+    return app === undefined ? '/v1/grants' : `/v1/grants?appId=${encodeURIComponent(app)}`;
+  },
+  addFlags: ['app', 'agents', 'groups', 'actions'],
+  addBody: (flags) => {
+    const agents = listFlag(flags, 'agents');
+    const groups = listFlag(flags, 'groups');
+    const actions = listFlag(flags, 'actions');
+
+    return {
+      appId: requiredFlag(flags, 'app'),
+      ...(agents === undefined ? {} : { agents }),
+      ...(groups === undefined ? {} : { groups }),
+      ...(actions === undefined ? {} : { actions }),
+    };
+  },
+  line: grantLine,
+  lines: grantLines,
+};
+
+const RULE_COMMAND: RecordCommandSpec = {
+  resource: 'rules',
+  singular: 'rule',
+  listFlags: [],
+  listPath: () => '/v1/rules',
+  addFlags: ['subject', 'pattern', 'access', 'effect'],
+  addBody: (flags) => {
+    const access = listFlag(flags, 'access') ?? [];
+
+    if (access.length === 0 || access.some((word) => !ACCESS_WORDS.has(word))) {
+      throw new UsageError('--access must list read, write and/or subscribe');
+    }
+
+    const effect = stringFlag(flags, 'effect') ?? 'allow';
+
+    if (effect !== 'allow' && effect !== 'deny') {
+      throw new UsageError('--effect must be allow or deny');
+    }
+
+    return { subject: subjectFlag(flags), pattern: requiredFlag(flags, 'pattern'), access, effect };
+  },
+  line: ruleLine,
+  lines: ruleLines,
+};
+
+async function recordCommand(
+  spec: RecordCommandSpec,
   client: AdminClient,
   verb: string,
   args: string[],
   flags: Flags,
 ): Promise<CommandOutput> {
+  const base = `/v1/${spec.resource}`;
+
   switch (verb) {
     case 'list': {
-      assertOnly(flags, []);
+      assertOnly(flags, spec.listFlags);
       positionalArgs(args, []);
 
-      const data = await client.request('GET', '/v1/rules');
+      const data = await client.request('GET', spec.listPath(flags));
 
-      return { data, human: ruleLines(field(data, 'rules')) };
+      return { data, human: spec.lines(field(data, spec.resource)) };
     }
 
     case 'add': {
-      assertOnly(flags, ['subject', 'pattern', 'access', 'effect']);
+      assertOnly(flags, spec.addFlags);
       positionalArgs(args, []);
 
-      const access = listFlag(flags, 'access') ?? [];
+      const data = await client.request('POST', base, spec.addBody(flags));
 
-      if (access.length === 0 || access.some((word) => !ACCESS_WORDS.has(word))) {
-        throw new UsageError('--access must list read, write and/or subscribe');
-      }
-
-      const effect = stringFlag(flags, 'effect') ?? 'allow';
-
-      if (effect !== 'allow' && effect !== 'deny') {
-        throw new UsageError('--effect must be allow or deny');
-      }
-
-      const data = await client.request('POST', '/v1/rules', {
-        subject: subjectFlag(flags),
-        pattern: requiredFlag(flags, 'pattern'),
-        access,
-        effect,
-      });
-
-      return { data, human: `created rule ${ruleLine(field(data, 'rule'))}` };
+      return { data, human: `created ${spec.singular} ${spec.line(field(data, spec.singular))}` };
     }
 
     case 'remove': {
       assertOnly(flags, []);
 
-      const [id = ''] = positionalArgs(args, ['rule-id']);
+      const [id = ''] = positionalArgs(args, [`${spec.singular}-id`]);
 
       return {
-        data: await client.request('DELETE', `/v1/rules/${segment(id)}`),
-        human: `removed rule ${id}`,
+        data: await client.request('DELETE', `${base}/${segment(id)}`),
+        human: `removed ${spec.singular} ${id}`,
       };
     }
 
     default:
-      throw new UsageError(`unknown command "rules ${verb}"`);
+      throw new UsageError(`unknown command "${spec.resource} ${verb}"`);
   }
 }
 
@@ -504,9 +506,9 @@ export async function runAdminCommand(
     case 'groups':
       return groupCommand(client, verb, args, flags);
     case 'grants':
-      return grantCommand(client, verb, args, flags);
+      return recordCommand(GRANT_COMMAND, client, verb, args, flags);
     case 'rules':
-      return ruleCommand(client, verb, args, flags);
+      return recordCommand(RULE_COMMAND, client, verb, args, flags);
     case 'superusers':
       return superuserCommand(client, verb, args, flags);
     case 'enroll-tokens':
