@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { createAdminRouter } from './admin-api/admin-router.js';
 import { createBrokerChecks } from './broker/broker-checks.js';
 import { describeReason } from './decide/decision.js';
+import { apiResponseCounter } from './metrics/api-metrics.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import type { ExplainResult } from './admin-api/trust-audit-routes.js';
 import type { AuthServiceConfig } from './config/schema.js';
@@ -175,17 +176,19 @@ export async function startAuthService(options: StartAuthServiceOptions): Promis
     failedLogins: createLoginThrottles(config),
   };
   const ready = (): Promise<boolean> => store.ping();
+  const countAnswer = apiResponseCounter(metrics);
   const adminRouter = createAdminRouter(
     context,
     {
       ready,
       explain: checks.explain.bind(checks),
       renderMetrics: () => metrics.render(),
+      onAnswer: countAnswer('admin'),
     },
     logger,
   );
-  const publicRouter = createPublicRouter(context, ready, logger);
-  const healthRouter = new Router(logger);
+  const publicRouter = createPublicRouter(context, ready, logger, countAnswer('public'));
+  const healthRouter = new Router(logger, { onAnswer: countAnswer('health') });
 
   registerHealthRoutes(healthRouter, ready);
 

@@ -19,6 +19,8 @@ export interface AdminRouterOptions {
   readonly explain?: ExplainFunction;
   /** Prometheus text for `/metrics`; without it `/metrics` is 404. */
   readonly renderMetrics?: () => string;
+  /** Told the status of every answer (see apiResponseCounter). */
+  readonly onAnswer?: (status: number) => void;
 }
 
 /** Every route of the admin listener. */
@@ -27,7 +29,10 @@ export function createAdminRouter(
   options: AdminRouterOptions,
   logger: Logger,
 ): Router {
-  const router = new Router(logger);
+  const router = new Router(
+    logger,
+    options.onAnswer === undefined ? {} : { onAnswer: options.onAnswer },
+  );
 
   registerHealthRoutes(router, options.ready);
   registerPrincipalRoutes(router, context);

@@ -70,6 +70,13 @@ function matchSegments(
   return params;
 }
 
+export interface RouterOptions {
+  /** Runs ahead of routing (e.g. a rate limit) and refuses by throwing an ApiError. */
+  readonly before?: (req: IncomingMessage) => void;
+  /** Told the status of every answer, so errors show in /metrics and not only in the log. */
+  readonly onAnswer?: (status: number) => void;
+}
+
 /**
  * A small method + path router: `:name` segments become params (percent-decoded, validated by
  * each handler), unknown paths answer 404, known paths with another method 405.
@@ -77,12 +84,11 @@ function matchSegments(
 export class Router {
   readonly #routes: Route[] = [];
   readonly #logger: Logger;
-  readonly #before: ((req: IncomingMessage) => void) | undefined;
+  readonly #options: RouterOptions;
 
-  /** `before` runs ahead of routing (e.g. a rate limit) and refuses by throwing an ApiError. */
-  constructor(logger: Logger, before?: (req: IncomingMessage) => void) {
+  constructor(logger: Logger, options: RouterOptions = {}) {
     this.#logger = logger;
-    this.#before = before;
+    this.#options = options;
   }
 
   add(method: Method, pattern: string, handler: Handler): this {
@@ -94,8 +100,10 @@ export class Router {
   /** Answers one request; never rejects. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      this.#before?.(req);
-      await send(res, await this.#dispatch(req));
+      this.#options.before?.(req);
+      const reply = await this.#dispatch(req);
+      this.#options.onAnswer?.(reply.status);
+      await send(res, reply);
     } catch (error) {
       this.#fail(req, res, error);
     }
@@ -118,6 +126,8 @@ export class Router {
     if (apiError.code === 'internal_error') {
       this.#logger.error({ err: error, method: req.method, path: pathOf(req) }, 'request failed');
     }
+
+    this.#options.onAnswer?.(apiError.status);
 
     if (apiError.code === 'payload_too_large') {
       // The rest of the body is not read: close rather than leave it in the socket.

@@ -13,14 +13,18 @@ export function createPublicRouter(
   context: ServiceContext,
   ready: ReadinessCheck,
   logger: Logger,
+  onAnswer?: (status: number) => void,
 ): Router {
   const limiter = new RateLimiter(context.config.publicLimits);
-  const router = new Router(logger, (req) => {
-    const wait = limiter.take(req.socket.remoteAddress ?? 'unknown');
+  const router = new Router(logger, {
+    before: (req) => {
+      const wait = limiter.take(req.socket.remoteAddress ?? 'unknown');
 
-    if (wait > 0) {
-      throw tooManyRequests(wait);
-    }
+      if (wait > 0) {
+        throw tooManyRequests(wait);
+      }
+    },
+    ...(onAnswer === undefined ? {} : { onAnswer }),
   });
 
   registerHealthRoutes(router, ready);
