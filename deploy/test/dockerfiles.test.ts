@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
+import { validate } from 'dockerfile-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_DIR, deployPath } from './helpers.js';
 
 // hadolint is neither in Debian nor on npm here, and no Docker engine runs on the CI machines
-// to build the images, so the rules that matter most are checked on the parsed files:
-// a non-root user, pinned base images, a health check, multi-stage builds, exec-form
-// commands, and apt hygiene.
+// to build the images. Two checks stand in: dockerfile-utils (the validator behind the
+// Dockerfile language server: syntax, flags, durations, duplicate CMD and the like), and the
+// rules that matter most for these images checked on the parsed files: a non-root user,
+// pinned base images, a health check, multi-stage builds, exec-form commands, apt hygiene.
 
 interface Instruction {
   readonly keyword: string;
@@ -91,6 +93,15 @@ describe.each(Object.entries(DOCKERFILES))('the %s Dockerfile', (_name, path) =>
   beforeAll(async () => {
     dockerfile = parseDockerfile(await readFile(path, 'utf8'));
     final = dockerfile.stages.at(-1)!;
+  });
+
+  it('passes the Dockerfile validator with nothing to report', async () => {
+    const text = await readFile(path, 'utf8');
+    const spoiled = text.replace(/--interval=\S+/, '--interval=often') + 'CMD ["true"]\n';
+
+    expect(validate(text).map((diagnostic) => diagnostic.message)).toEqual([]);
+    // The same file with a bad health-check interval and a second CMD: the validator is live.
+    expect(validate(spoiled).length).toBeGreaterThanOrEqual(2);
   });
 
   it('starts from images with an explicit version, never latest', () => {
