@@ -6,7 +6,6 @@ import { RESULT_ERROR_CODES, type Command, type Result } from '@beckon/shared';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addApp } from '../harness/app.js';
 import { startTestAgent, type RunningAgent } from '../harness/agent.js';
 import { startAuth, type RunningAuth } from '../harness/auth.js';
 import { RawApp } from '../reliability/support/raw-app.js';
@@ -46,14 +45,7 @@ beforeAll(async () => {
     brokerUrl: broker.url,
     actions: recordAction(recorder),
   });
-  const registered = await addApp(auth, 'fz-sender', [{ agents: [AGENT] }]);
-  app = await RawApp.connect({
-    brokerUrl: broker.url,
-    authUrl: auth.adminUrl,
-    appId: registered.appId,
-    secret: registered.secret,
-    agentId: AGENT,
-  });
+  app = await RawApp.grantedTo(auth, broker.url, 'fz-sender', AGENT);
   credential = await app.credential();
 });
 

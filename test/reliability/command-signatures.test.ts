@@ -48,14 +48,7 @@ beforeAll(async () => {
     brokerUrl: broker.url,
     actions: recordAction(recorder),
   });
-  const registered = await addApp(auth, 'signer', [{ agents: [AGENT] }]);
-  app = await RawApp.connect({
-    brokerUrl: broker.url,
-    authUrl: auth.adminUrl,
-    appId: registered.appId,
-    secret: registered.secret,
-    agentId: AGENT,
-  });
+  app = await RawApp.grantedTo(auth, broker.url, 'signer', AGENT);
   credential = await app.credential();
 
   // The trust root's own private key, read from the store as an insider would, so the forged

@@ -53,14 +53,7 @@ beforeAll(async () => {
   const app = await addApp(auth, 'limiter', [{ agents: ['limits-01'] }]);
   client = await connectApp(auth, broker.url, app);
   // Its own app: an app's first credential pins its key, and the client pinned another.
-  const rawApp = await addApp(auth, 'limiter-raw', [{ agents: ['limits-01'] }]);
-  raw = await RawApp.connect({
-    brokerUrl: broker.url,
-    authUrl: auth.adminUrl,
-    appId: rawApp.appId,
-    secret: rawApp.secret,
-    agentId: 'limits-01',
-  });
+  raw = await RawApp.grantedTo(auth, broker.url, 'limiter-raw', 'limits-01');
   adminToken = (await createAdminToken(auth.service.store, 'reliability', 'limits')).token;
 });
 

@@ -10,6 +10,8 @@ import {
   type Unsigned,
 } from '@beckon/shared';
 import mqtt, { type MqttClient } from 'mqtt';
+import { addApp } from '../../harness/app.js';
+import type { RunningAuth } from '../../harness/auth.js';
 
 const RESULT_TIMEOUT_MS = 30_000;
 const COMMAND_TTL_MS = 60_000;
@@ -71,6 +73,24 @@ export class RawApp {
     const keys = await generateSigningKeyPair('EdDSA');
 
     return new RawApp(options.appId, options.secret, options.authUrl, keys, client);
+  }
+
+  /** Registers a new app granted every action on `agentId`, and connects as it. */
+  static async grantedTo(
+    auth: RunningAuth,
+    brokerUrl: string,
+    appId: string,
+    agentId: string,
+  ): Promise<RawApp> {
+    const registered = await addApp(auth, appId, [{ agents: [agentId] }]);
+
+    return RawApp.connect({
+      brokerUrl,
+      authUrl: auth.adminUrl,
+      appId: registered.appId,
+      secret: registered.secret,
+      agentId,
+    });
   }
 
   /** Its certified credential from the auth-service (`POST /v1/credentials`). */
