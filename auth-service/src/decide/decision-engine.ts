@@ -1,10 +1,10 @@
 import { isPrincipalId } from '@beckon/shared';
 import type { AclAccess, DirectorySnapshot, Principal } from '../directory/types.js';
-import { allowHits, denyHits, expandPattern, ruleApplies } from './acl-rules.js';
 import { allow, deny, ruleDecision, type CheckAccess, type Decision } from './decision.js';
 import { DirectoryIndex } from './directory-index.js';
+import { ruleHit } from './acl-rules.js';
 import { rolePermission } from './role-permissions.js';
-import { isTopicFilter, isTopicName } from './topic-match.js';
+import { isTopicFilter, isTopicName, levelsOf } from './topic-match.js';
 
 /**
  * The one place that decides what a username may do, for one directory snapshot. Pure and
@@ -91,7 +91,8 @@ export class DecisionEngine {
       return deny('invalid-topic');
     }
 
-    const denied = this.#matchRule(principal, topic, access, 'deny');
+    const levels = levelsOf(topic);
+    const denied = this.#matchRule(principal, levels, access, 'deny');
 
     if (denied !== undefined) {
       return ruleDecision(false, denied);
@@ -103,37 +104,20 @@ export class DecisionEngine {
       return allow(role);
     }
 
-    const allowed = this.#matchRule(principal, topic, access, 'allow');
+    const allowed = this.#matchRule(principal, levels, access, 'allow');
 
     return allowed === undefined ? deny('no-permission') : ruleDecision(true, allowed);
   }
 
   #matchRule(
     principal: Principal,
-    topic: string,
+    levels: readonly string[],
     access: AclAccess,
     effect: 'allow' | 'deny',
   ): string | undefined {
-    for (const rule of this.index.rulesFor(principal)) {
-      if (rule.effect !== effect || !ruleApplies(rule, principal, access)) {
-        continue;
-      }
+    const rules = this.index.preparedRulesFor(principal);
 
-      const pattern = expandPattern(rule, principal);
-
-      if (pattern === undefined) {
-        continue;
-      }
-
-      const hit =
-        effect === 'deny' ? denyHits(pattern, topic, access) : allowHits(pattern, topic, access);
-
-      if (hit) {
-        return rule.id;
-      }
-    }
-
-    return undefined;
+    return rules.first(effect, access, levels, ruleHit(effect, access));
   }
 }
 
