@@ -31,6 +31,9 @@ const LOGIN_ATTEMPTS = 2;
 
 type Family = 'plug' | 'go-auth';
 
+/** A check's answer and the username it was decided for (for the debug log). */
+type Verdict = readonly [string, Decision];
+
 interface Route {
   readonly family: Family;
   readonly endpoint: BrokerEndpoint;
@@ -174,7 +177,9 @@ class BrokerCheckService implements BrokerChecks {
         throw new BadRequest(`the ${backend} backend is not enabled`, { status: 404 });
       }
 
-      const [username, decision] = await this.#decide(check, request.socket);
+      // Most checks are answered from memory: only a pending hash or signature is awaited.
+      const decided = this.#decide(check, request.socket);
+      const [username, decision] = decided instanceof Promise ? await decided : decided;
       const status = decision.allowed ? ALLOWED : DENIED;
       this.#reply(route.family, response, status, 'not authorised');
       this.#record(backend, route.endpoint, decision.allowed ? 'allow' : 'deny', started);
@@ -189,22 +194,36 @@ class BrokerCheckService implements BrokerChecks {
 
   // Every question becomes one of three engine calls; jwt backends first turn the token into
   // the username it stands for.
-  async #decide(check: CheckRequest, peer: Socket): Promise<readonly [string, Decision]> {
-    let username = check.username;
-
+  #decide(check: CheckRequest, peer: Socket): Verdict | Promise<Verdict> {
     if (check.backend === 'plug-jwt' || check.backend === 'go-auth-jwt') {
-      const subject = await this.#tokenSubject(check.token);
+      const subject = this.#tokenSubject(check.token);
 
-      if (subject === undefined) {
-        return ['', deny('bad-token')];
-      }
+      return subject instanceof Promise
+        ? subject.then((verified) => this.#decideFor(check, verified, peer))
+        : this.#decideFor(check, subject, peer);
+    }
 
-      username = subject;
+    return this.#decideFor(check, check.username, peer);
+  }
+
+  /** `username` undefined: the token did not verify. */
+  #decideFor(
+    check: CheckRequest,
+    username: string | undefined,
+    peer: Socket,
+  ): Verdict | Promise<Verdict> {
+    if (username === undefined) {
+      return ['', deny('bad-token')];
     }
 
     switch (check.endpoint) {
-      case 'auth':
-        return [username, await this.#authenticate(check, username, peer)];
+      case 'auth': {
+        const decision = this.#authenticate(check, username, peer);
+
+        return decision instanceof Promise
+          ? decision.then((settled) => [username, settled] as const)
+          : [username, decision];
+      }
       case 'superuser':
         return [username, this.#engine.isSuperuser(username)];
       case 'acl':
@@ -244,15 +263,21 @@ class BrokerCheckService implements BrokerChecks {
     return decision;
   }
 
-  async #tokenSubject(token: string): Promise<string | undefined> {
-    const verifier = this.#tokens;
-    const cached = verifier.cached(token);
+  // Synchronous on a cache hit (every check but a token's first): no promise to wait for.
+  #tokenSubject(token: string): string | undefined | Promise<string | undefined> {
+    const cached = this.#tokens.cached(token);
 
     if (cached !== undefined) {
       this.#metrics.cache.token.hit.inc();
 
       return cached;
     }
+
+    return this.#verifyToken(token);
+  }
+
+  async #verifyToken(token: string): Promise<string | undefined> {
+    const verifier = this.#tokens;
 
     this.#metrics.cache.token.miss.inc();
     const result = await verifier.verify(token);

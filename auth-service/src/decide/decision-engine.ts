@@ -13,6 +13,7 @@ import { isTopicFilter, isTopicName, levelsOf } from './topic-match.js';
  */
 export class DecisionEngine {
   readonly index: DirectoryIndex;
+  readonly #validIds = new Set<string>();
 
   constructor(snapshot: DirectorySnapshot) {
     this.index = new DirectoryIndex(snapshot);
@@ -71,7 +72,7 @@ export class DecisionEngine {
 
   /** The enabled principal behind a username, or the refusal that ends the check. */
   #identify(username: string): Principal | Decision {
-    if (!isPrincipalId(username)) {
+    if (!this.#isPrincipalId(username)) {
       return deny('invalid-username');
     }
 
@@ -82,6 +83,23 @@ export class DecisionEngine {
     }
 
     return principal.enabled ? principal : deny('disabled');
+  }
+
+  // The id check is a schema parse; a username the broker asks about is asked about again and
+  // again, so each answer is kept for the snapshot's life (at most one entry per principal:
+  // other usernames are not kept, so a flood of made-up names cannot grow the set).
+  #isPrincipalId(username: string): boolean {
+    if (this.#validIds.has(username)) {
+      return true;
+    }
+
+    const valid = isPrincipalId(username);
+
+    if (valid && this.index.principal(username) !== undefined) {
+      this.#validIds.add(username);
+    }
+
+    return valid;
   }
 
   #decide(principal: Principal, topic: string, access: AclAccess): Decision {
