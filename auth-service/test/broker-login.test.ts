@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BrokerChecksOptionsInput } from '../src/broker/options.js';
 import { MemoryDirectory } from './helpers/memory-directory.js';
 import { sendRaw } from './helpers/raw-http.js';
 import { startChecks, type RunningChecks } from './helpers/start-checks.js';
@@ -49,6 +50,43 @@ async function start(directory: MemoryDirectory, now?: () => number): Promise<Ru
     { throttle: { usernameBurst: 3, usernameRefillMs: 60_000 } },
     now,
   );
+
+  return running;
+}
+
+/** Counts how many secret checks run at the same moment. */
+class CountingDirectory extends MemoryDirectory {
+  #running = 0;
+  mostAtOnce = 0;
+
+  override async verifySecret(username: string, password: string): Promise<boolean> {
+    this.#running += 1;
+    this.mostAtOnce = Math.max(this.mostAtOnce, this.#running);
+
+    try {
+      return await super.verifySecret(username, password);
+    } finally {
+      this.#running -= 1;
+    }
+  }
+}
+
+/** `agent-0` ... with secrets `secret-0` ... */
+function fleet(size: number): CountingDirectory {
+  return new CountingDirectory({
+    principals: Array.from({ length: size }, (_, index) => ({
+      id: `agent-${index}`,
+      kind: 'agent' as const,
+      secret: `secret-${index}`,
+    })),
+  });
+}
+
+async function startWith(
+  directory: MemoryDirectory,
+  throttle: BrokerChecksOptionsInput['throttle'],
+): Promise<RunningChecks> {
+  running = await startChecks(directory, { throttle });
 
   return running;
 }
@@ -175,6 +213,49 @@ describe('failed-login throttling', () => {
     }
 
     expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+  });
+
+  // A broker asking about many CONNECTs at once is one source. Each check used to take a
+  // failure token before its hash ran, so 200 checks in flight refused every further login,
+  // valid or not.
+  it('lets a burst of valid logins from one source in, though it outnumbers the budget', async () => {
+    const directory = fleet(12);
+    const service = await startWith(directory, { sourceBurst: 3, sourceConcurrency: 4 });
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => login(service, `agent-${index}`, `secret-${index}`)),
+    );
+
+    expect(statuses).toEqual(Array.from({ length: 12 }, () => 200));
+    expect(service.metrics.render()).not.toMatch(
+      /beckon_auth_throttled_logins_total\{[^}]*\} [1-9]/,
+    );
+  });
+
+  it('runs at most sourceConcurrency secret checks at once per source; the rest wait', async () => {
+    const directory = fleet(12);
+    const service = await startWith(directory, { sourceConcurrency: 2 });
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => login(service, `agent-${index}`, `secret-${index}`)),
+    );
+
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(directory.verifyCalls).toBe(12);
+    expect(directory.mostAtOnce).toBeLessThanOrEqual(2);
+  });
+
+  it('bounds the hashes a flood of wrong secrets from one source costs', async () => {
+    const directory = fleet(20);
+    const service = await startWith(directory, { sourceBurst: 3, sourceConcurrency: 2 });
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => login(service, `agent-${index}`, 'wrong')),
+    );
+
+    expect(statuses.every((status) => status === 403)).toBe(true);
+    // The budget, plus the checks already running when it ran dry.
+    expect(directory.verifyCalls).toBeLessThanOrEqual(3 + 2);
+    expect(service.metrics.render()).toMatch(
+      /beckon_auth_throttled_logins_total\{scope="source"\} 1[5-7]/,
+    );
   });
 
   it('lets the username in again once the refill period has passed', async () => {

@@ -10,12 +10,14 @@ import {
   type BrokerBackend,
   type BrokerEndpoint,
   type CheckOutcome,
+  type ThrottleScope,
 } from '../metrics/broker-metrics.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { BadRequest } from './bad-request.js';
 import { BrokerKeyCheck, type CheckRequest } from './check-request.js';
 import { CredentialCache } from './credential-cache.js';
 import { DecisionCache } from './decision-cache.js';
+import { KeyedSlots } from './keyed-slots.js';
 import { parseGoAuthRequest } from './go-auth-request.js';
 import { LoginThrottle } from './login-throttle.js';
 import { BrokerChecksOptions, type BrokerChecksOptionsInput } from './options.js';
@@ -30,6 +32,9 @@ const UNKNOWN_SOURCE = 'unknown';
 const LOGIN_ATTEMPTS = 2;
 
 type Family = 'plug' | 'go-auth';
+
+/** A secret check's result: right or wrong, or the throttle scope that refused to run it. */
+type Verification = boolean | ThrottleScope;
 
 /** A check's answer and the username it was decided for (for the debug log). */
 type Verdict = readonly [string, Decision];
@@ -85,7 +90,10 @@ class BrokerCheckService implements BrokerChecks {
   readonly #brokerKey: BrokerKeyCheck | undefined;
   readonly #credentials: CredentialCache;
   readonly #throttle: LoginThrottle;
-  readonly #inflight = new Map<string, Promise<boolean>>();
+  readonly #inflight = new Map<string, Promise<Verification>>();
+  /** One secret check at a time per username (see #startVerification). */
+  readonly #usernameSlots: KeyedSlots;
+  readonly #sourceSlots: KeyedSlots;
   readonly #unsubscribe: () => void;
   #engine: DecisionEngine;
   #decisions: DecisionCache;
@@ -108,6 +116,11 @@ class BrokerCheckService implements BrokerChecks {
       this.#now,
     );
     this.#throttle = new LoginThrottle(this.options.throttle, this.#now);
+    this.#usernameSlots = new KeyedSlots(1, this.options.throttle.maxWaiting);
+    this.#sourceSlots = new KeyedSlots(
+      this.options.throttle.sourceConcurrency,
+      this.options.throttle.maxWaiting,
+    );
     this.#addRoutes();
 
     const snapshot = deps.directory.current();
@@ -328,22 +341,23 @@ class BrokerCheckService implements BrokerChecks {
     this.#metrics.cache.credential.miss.inc();
     let verification = this.#inflight.get(digest);
 
-    // Joining a hash that already runs costs nothing; only a new one has to pass the throttle.
+    // Joining a check that already runs costs nothing; only a new one has to pass the throttle.
     if (verification === undefined) {
       const blocked = this.#throttle.blocked(username, source);
 
       if (blocked !== undefined) {
-        this.#metrics.throttled[blocked].inc();
-        this.#logger.debug({ username, source, scope: blocked }, 'throttled login refused');
-
-        return deny('throttled');
+        return this.#throttled(username, source, blocked);
       }
 
       verification = this.#startVerification(digest, username, password, source);
     }
 
     const generation = this.#generation;
-    const verified = await verification;
+    const outcome = await verification;
+
+    if (typeof outcome === 'string') {
+      return this.#throttled(username, source, outcome);
+    }
 
     // The directory changed while the hash ran (a rotated secret, a disabled agent): answer
     // from the new snapshot instead of caching a verdict about the old one.
@@ -351,7 +365,7 @@ class BrokerCheckService implements BrokerChecks {
       return this.#login(username, password, source, attempts - 1);
     }
 
-    if (!verified) {
+    if (!outcome) {
       return deny('bad-secret');
     }
 
@@ -362,35 +376,36 @@ class BrokerCheckService implements BrokerChecks {
     return allow('login-allowed');
   }
 
+  #throttled(username: string, source: string, scope: ThrottleScope): Decision {
+    this.#metrics.throttled[scope].inc();
+    this.#logger.debug({ username, source, scope }, 'throttled login refused');
+
+    return deny('throttled');
+  }
+
   /**
-   * Runs the slow hash once for all concurrent logins with these credentials. The attempt is
-   * counted as a failure before it starts and refunded if the secret was right, so a burst of
-   * concurrent guesses cannot all slip past the throttle while their hashes run.
+   * Checks a secret once for all concurrent logins with these credentials. Only a wrong secret
+   * counts against the throttle, so valid logins arriving together are never refused for each
+   * other. Checks wait in line instead: one at a time per username, so concurrent guesses at
+   * one name cannot all start before the first failures are counted, and a few at a time per
+   * source, so a flood costs at most that many hashes at once. Each looks at the throttle again
+   * when its turn comes, as failures counted while it waited may have used up the budget.
    */
   #startVerification(
     digest: string,
     username: string,
     password: string,
     source: string,
-  ): Promise<boolean> {
-    const spent = this.#throttle.recordFailure(username, source);
-    const verification = this.#directory.verifySecret(username, password).then(
-      (verified) => {
-        if (verified) {
-          this.#throttle.refund(username, source);
-        } else if (spent !== undefined) {
-          // Once per bucket running dry, not once per refused attempt: a flood must not
-          // flood the log.
-          this.#logger.warn({ username, source, scope: spent }, 'login throttled');
-        }
-
-        return verified;
-      },
-      (error: unknown) => {
-        this.#throttle.refund(username, source);
-        this.#metrics.storeErrors.inc();
-        throw new StoreFault('secret verification failed', { cause: error });
-      },
+  ): Promise<Verification> {
+    const verification = this.#usernameSlots.run(
+      username,
+      () =>
+        this.#sourceSlots.run(
+          source,
+          () => this.#verifyWhenAllowed(username, password, source),
+          'source' as const,
+        ),
+      'username' as const,
     );
     const settled = verification.finally(() => {
       if (this.#inflight.get(digest) === settled) {
@@ -401,6 +416,39 @@ class BrokerCheckService implements BrokerChecks {
     this.#inflight.set(digest, settled);
 
     return settled;
+  }
+
+  async #verifyWhenAllowed(
+    username: string,
+    password: string,
+    source: string,
+  ): Promise<Verification> {
+    const blocked = this.#throttle.blocked(username, source);
+
+    if (blocked !== undefined) {
+      return blocked;
+    }
+
+    let verified: boolean;
+
+    try {
+      verified = await this.#directory.verifySecret(username, password);
+    } catch (error) {
+      this.#metrics.storeErrors.inc();
+      throw new StoreFault('secret verification failed', { cause: error });
+    }
+
+    if (!verified) {
+      const spent = this.#throttle.recordFailure(username, source);
+
+      // Once per bucket running dry, not once per refused attempt: a flood must not flood the
+      // log.
+      if (spent !== undefined) {
+        this.#logger.warn({ username, source, scope: spent }, 'login throttled');
+      }
+    }
+
+    return verified;
   }
 
   #adopt(snapshot: DirectorySnapshot): void {
