@@ -71,6 +71,20 @@ class CountingDirectory extends MemoryDirectory {
   }
 }
 
+/** Runs `rotate` once, right after a secret check has read the stored secret it checks. */
+class RotatesDuringCheck extends MemoryDirectory {
+  rotate: (() => void) | undefined;
+
+  override verifySecret(username: string, password: string): Promise<boolean> {
+    const result = super.verifySecret(username, password);
+    const rotate = this.rotate;
+    this.rotate = undefined;
+    rotate?.();
+
+    return result;
+  }
+}
+
 /** `agent-0` ... with secrets `secret-0` ... */
 function fleet(size: number): CountingDirectory {
   return new CountingDirectory({
@@ -184,11 +198,15 @@ describe('failed-login throttling', () => {
 
   it('does not count right secrets against the burst', async () => {
     const directory = agents();
-    const service = await start(directory);
+    // No credential cache, so every login really checks the secret (a directory change no
+    // longer forgets verified secrets it does not concern).
+    running = await startChecks(directory, {
+      throttle: { usernameBurst: 3, usernameRefillMs: 60_000 },
+      cache: { credentialTtlMs: 0 },
+    });
 
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
-      directory.update((current) => current);
+      expect(await login(running, 'agent-b', 'right-secret-b')).toBe(200);
     }
 
     expect(directory.verifyCalls).toBe(5);
@@ -323,6 +341,98 @@ describe('directory changes', () => {
     }));
 
     expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    expect(await login(service, 'agent-a', 'rotated-secret')).toBe(200);
+  });
+
+  it('keep every verified secret a change does not concern: no login hashes again', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+
+    directory.update((current) => ({
+      ...current,
+      grants: [],
+      rules: [
+        { id: 'r1', subject: { kind: 'all' }, pattern: 'x/#', access: ['read'], effect: 'allow' },
+      ],
+      principals: [
+        ...(current.principals ?? []).map((principal) =>
+          principal.id === 'agent-b' ? { ...principal, groups: ['moved'] } : principal,
+        ),
+        { id: 'agent-new', kind: 'agent', secret: 'new-secret' },
+      ],
+    }));
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+    expect(directory.verifyCalls).toBe(2);
+  });
+
+  it('forget only the principal whose secret changed, and refuse its old secret at once', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+
+    directory.update((current) => ({
+      ...current,
+      principals: (current.principals ?? []).map((principal) =>
+        principal.id === 'agent-a' ? { ...principal, secret: 'rotated-secret' } : principal,
+      ),
+    }));
+
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+    expect(directory.verifyCalls).toBe(2);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    expect(await login(service, 'agent-a', 'rotated-secret')).toBe(200);
+  });
+
+  it('forget a disabled or removed principal: back again, its secret is checked anew', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    const setEnabled = (enabled: boolean) =>
+      directory.update((current) => ({
+        ...current,
+        principals: (current.principals ?? []).map((principal) =>
+          principal.id === 'agent-a' ? { ...principal, enabled } : principal,
+        ),
+      }));
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+
+    setEnabled(false);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    setEnabled(true);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(directory.verifyCalls).toBe(2);
+
+    const before = directory.current().principals.get('agent-a');
+    directory.update((current) => ({
+      ...current,
+      principals: (current.principals ?? []).filter((principal) => principal.id !== 'agent-a'),
+    }));
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    directory.update((current) => ({
+      ...current,
+      principals: [...(current.principals ?? []), { ...before!, secret: 'right-secret-a' }],
+    }));
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(directory.verifyCalls).toBe(3);
+  });
+
+  it('refuse an old secret whose check was still running when it was rotated', async () => {
+    const directory = new RotatesDuringCheck({
+      principals: [{ id: 'agent-a', kind: 'agent', secret: 'right-secret-a' }],
+    });
+    const service = await start(directory);
+    directory.rotate = () =>
+      directory.update((current) => ({
+        ...current,
+        principals: [{ id: 'agent-a', kind: 'agent', secret: 'rotated-secret' }],
+      }));
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    expect(directory.verifyCalls).toBe(2);
     expect(await login(service, 'agent-a', 'rotated-secret')).toBe(200);
   });
 

@@ -28,13 +28,20 @@ import { TokenVerifier } from './token-verifier.js';
 
 const MILLIS_PER_SECOND = 1_000;
 const UNKNOWN_SOURCE = 'unknown';
-/** A directory change during a slow hash restarts the login once; a second change just answers. */
+/** A secret change during a slow hash restarts the login once; a second change refuses it. */
 const LOGIN_ATTEMPTS = 2;
 
 type Family = 'plug' | 'go-auth';
 
 /** A secret check's result: right or wrong, or the throttle scope that refused to run it. */
 type Verification = boolean | ThrottleScope;
+
+/** A secret check under way, shared by concurrent logins with the same credentials. */
+interface InFlight {
+  /** The directory's secretStamp for the username when the check started. */
+  readonly stamp: string | undefined;
+  readonly settled: Promise<Verification>;
+}
 
 /** A check's answer and the username it was decided for (for the debug log). */
 type Verdict = readonly [string, Decision];
@@ -90,7 +97,7 @@ class BrokerCheckService implements BrokerChecks {
   readonly #brokerKey: BrokerKeyCheck | undefined;
   readonly #credentials: CredentialCache;
   readonly #throttle: LoginThrottle;
-  readonly #inflight = new Map<string, Promise<Verification>>();
+  readonly #inflight = new Map<string, InFlight>();
   /** One secret check at a time per username (see #startVerification). */
   readonly #usernameSlots: KeyedSlots;
   readonly #sourceSlots: KeyedSlots;
@@ -98,7 +105,6 @@ class BrokerCheckService implements BrokerChecks {
   #engine: DecisionEngine;
   #decisions: DecisionCache;
   #tokens: TokenVerifier;
-  #generation = 0;
   #closed = false;
 
   constructor(deps: BrokerChecksDeps) {
@@ -339,39 +345,49 @@ class BrokerCheckService implements BrokerChecks {
     }
 
     this.#metrics.cache.credential.miss.inc();
+    // Which stored secret this check is about: verifySecret reads the same one, synchronously,
+    // when it starts. A check already running for another one (the secret was rotated since)
+    // is not joined.
+    const stamp = this.#directory.secretStamp(username);
     let verification = this.#inflight.get(digest);
 
     // Joining a check that already runs costs nothing; only a new one has to pass the throttle.
-    if (verification === undefined) {
+    if (verification === undefined || verification.stamp !== stamp) {
       const blocked = this.#throttle.blocked(username, source);
 
       if (blocked !== undefined) {
         return this.#throttled(username, source, blocked);
       }
 
-      verification = this.#startVerification(digest, username, password, source);
+      verification = this.#startVerification(digest, username, password, source, stamp);
     }
 
-    const generation = this.#generation;
-    const outcome = await verification;
+    const outcome = await verification.settled;
 
     if (typeof outcome === 'string') {
       return this.#throttled(username, source, outcome);
     }
 
-    // The directory changed while the hash ran (a rotated secret, a disabled agent): answer
-    // from the new snapshot instead of caching a verdict about the old one.
-    if (generation !== this.#generation && attempts > 1) {
-      return this.#login(username, password, source, attempts - 1);
+    // The secret changed while the hash ran (rotated, re-enrolled, removed): the verdict is
+    // about the old one. Ask again about the new one, or refuse rather than answer for it.
+    if (this.#directory.secretStamp(username) !== stamp) {
+      return attempts > 1
+        ? this.#login(username, password, source, attempts - 1)
+        : deny('bad-secret');
     }
 
     if (!outcome) {
       return deny('bad-secret');
     }
 
-    if (generation === this.#generation) {
-      this.#credentials.add(digest);
+    // A disable committed while the hash ran is refused here (and verifySecret saw it too).
+    const still = this.#engine.loginAllowed(username);
+
+    if (!still.allowed) {
+      return still;
     }
+
+    this.#credentials.add(digest, { username, stamp });
 
     return allow('login-allowed');
   }
@@ -396,7 +412,8 @@ class BrokerCheckService implements BrokerChecks {
     username: string,
     password: string,
     source: string,
-  ): Promise<Verification> {
+    stamp: string | undefined,
+  ): InFlight {
     const verification = this.#usernameSlots.run(
       username,
       () =>
@@ -407,15 +424,18 @@ class BrokerCheckService implements BrokerChecks {
         ),
       'username' as const,
     );
-    const settled = verification.finally(() => {
-      if (this.#inflight.get(digest) === settled) {
-        this.#inflight.delete(digest);
-      }
-    });
+    const inFlight: InFlight = {
+      stamp,
+      settled: verification.finally(() => {
+        if (this.#inflight.get(digest) === inFlight) {
+          this.#inflight.delete(digest);
+        }
+      }),
+    };
 
-    this.#inflight.set(digest, settled);
+    this.#inflight.set(digest, inFlight);
 
-    return settled;
+    return inFlight;
   }
 
   async #verifyWhenAllowed(
@@ -464,9 +484,14 @@ class BrokerCheckService implements BrokerChecks {
     this.#engine = new DecisionEngine(snapshot);
     this.#decisions = new DecisionCache(this.options.cache.decisionEntries);
     this.#tokens = this.#tokenVerifier(snapshot);
-    this.#credentials.clear();
-    this.#inflight.clear();
-    this.#generation += 1;
+    // Only the principals this change concerns lose their verified secrets: one whose secret
+    // changed, or that was removed or disabled. Every other agent's next login stays a cache
+    // hit, whatever the admin changed elsewhere.
+    this.#credentials.retain(
+      ({ username, stamp }) =>
+        snapshot.principals.get(username)?.enabled === true &&
+        this.#directory.secretStamp(username) === stamp,
+    );
     this.#logger.info({ revision: snapshot.revision }, 'broker checks follow a new directory');
   }
 
