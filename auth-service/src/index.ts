@@ -93,4 +93,5 @@ export {
   type CreatedAdminToken,
 } from './admin-api/create-admin-token.js';
 export { hashSecret, GENERATED_SECRET_SCRYPT } from './secrets/scrypt-hash.js';
+export { hashGeneratedSecret } from './secrets/generated-secret-hash.js';
 export { verifyHash, hashFormat, type HashFormat } from './secrets/verify-hash.js';

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { createAdminRouter } from './admin-api/admin-router.js';
 import { createBrokerChecks } from './broker/broker-checks.js';
+import { BROKER_SERVER_OPTIONS } from './broker/listen.js';
 import { describeReason } from './decide/decision.js';
 import { apiResponseCounter } from './metrics/api-metrics.js';
 import { MetricsRegistry } from './metrics/registry.js';
@@ -118,7 +119,18 @@ async function startListeners(
       const handle = handlers[name];
 
       if (handle !== undefined) {
-        listeners.push(await startListener({ name, ...config.listeners[name], logger, handle }));
+        // The broker listener gets the broker's server settings (a 16 KiB broker JWT fits in
+        // its headers), the same the broker checks get when they listen on their own.
+        const server = name === 'broker' ? BROKER_SERVER_OPTIONS : undefined;
+        listeners.push(
+          await startListener({
+            name,
+            ...config.listeners[name],
+            logger,
+            handle,
+            ...(server === undefined ? {} : { server }),
+          }),
+        );
       }
     }
 

@@ -14,7 +14,7 @@ describe('the verified-credential cache', () => {
     let clock = 0;
     const cache = new CredentialCache(1_000, 10, () => clock);
     const digest = cache.digest('agent-a', 'secret');
-    cache.add(digest);
+    cache.add(digest, { username: 'agent-a', stamp: 's1' });
 
     clock = 999;
     expect(cache.has(digest)).toBe(true);
@@ -34,9 +34,9 @@ describe('the verified-credential cache', () => {
   it('holds at most its number of entries, dropping the oldest', () => {
     const cache = new CredentialCache(60_000, 2);
     const [first, second, third] = ['a', 'b', 'c'].map((user) => cache.digest(user, 'x'));
-    cache.add(first!);
-    cache.add(second!);
-    cache.add(third!);
+    cache.add(first!, { username: 'a', stamp: 's1' });
+    cache.add(second!, { username: 'b', stamp: 's1' });
+    cache.add(third!, { username: 'c', stamp: 's1' });
 
     expect([cache.has(first!), cache.has(second!), cache.has(third!)]).toEqual([false, true, true]);
   });
@@ -44,7 +44,7 @@ describe('the verified-credential cache', () => {
   it('keeps nothing when its TTL is 0', () => {
     const cache = new CredentialCache(0, 2);
     const digest = cache.digest('a', 'x');
-    cache.add(digest);
+    cache.add(digest, { username: 'a', stamp: 's1' });
 
     expect(cache.has(digest)).toBe(false);
   });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BrokerChecksOptionsInput } from '../src/broker/options.js';
 import { MemoryDirectory } from './helpers/memory-directory.js';
 import { sendRaw } from './helpers/raw-http.js';
 import { startChecks, type RunningChecks } from './helpers/start-checks.js';
@@ -49,6 +50,57 @@ async function start(directory: MemoryDirectory, now?: () => number): Promise<Ru
     { throttle: { usernameBurst: 3, usernameRefillMs: 60_000 } },
     now,
   );
+
+  return running;
+}
+
+/** Counts how many secret checks run at the same moment. */
+class CountingDirectory extends MemoryDirectory {
+  #running = 0;
+  mostAtOnce = 0;
+
+  override async verifySecret(username: string, password: string): Promise<boolean> {
+    this.#running += 1;
+    this.mostAtOnce = Math.max(this.mostAtOnce, this.#running);
+
+    try {
+      return await super.verifySecret(username, password);
+    } finally {
+      this.#running -= 1;
+    }
+  }
+}
+
+/** Runs `rotate` once, right after a secret check has read the stored secret it checks. */
+class RotatesDuringCheck extends MemoryDirectory {
+  rotate: (() => void) | undefined;
+
+  override verifySecret(username: string, password: string): Promise<boolean> {
+    const result = super.verifySecret(username, password);
+    const rotate = this.rotate;
+    this.rotate = undefined;
+    rotate?.();
+
+    return result;
+  }
+}
+
+/** `agent-0` ... with secrets `secret-0` ... */
+function fleet(size: number): CountingDirectory {
+  return new CountingDirectory({
+    principals: Array.from({ length: size }, (_, index) => ({
+      id: `agent-${index}`,
+      kind: 'agent' as const,
+      secret: `secret-${index}`,
+    })),
+  });
+}
+
+async function startWith(
+  directory: MemoryDirectory,
+  throttle: BrokerChecksOptionsInput['throttle'],
+): Promise<RunningChecks> {
+  running = await startChecks(directory, { throttle });
 
   return running;
 }
@@ -146,11 +198,15 @@ describe('failed-login throttling', () => {
 
   it('does not count right secrets against the burst', async () => {
     const directory = agents();
-    const service = await start(directory);
+    // No credential cache, so every login really checks the secret (a directory change no
+    // longer forgets verified secrets it does not concern).
+    running = await startChecks(directory, {
+      throttle: { usernameBurst: 3, usernameRefillMs: 60_000 },
+      cache: { credentialTtlMs: 0 },
+    });
 
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
-      directory.update((current) => current);
+      expect(await login(running, 'agent-b', 'right-secret-b')).toBe(200);
     }
 
     expect(directory.verifyCalls).toBe(5);
@@ -175,6 +231,49 @@ describe('failed-login throttling', () => {
     }
 
     expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+  });
+
+  // A broker asking about many CONNECTs at once is one source. Each check used to take a
+  // failure token before its hash ran, so 200 checks in flight refused every further login,
+  // valid or not.
+  it('lets a burst of valid logins from one source in, though it outnumbers the budget', async () => {
+    const directory = fleet(12);
+    const service = await startWith(directory, { sourceBurst: 3, sourceConcurrency: 4 });
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => login(service, `agent-${index}`, `secret-${index}`)),
+    );
+
+    expect(statuses).toEqual(Array.from({ length: 12 }, () => 200));
+    expect(service.metrics.render()).not.toMatch(
+      /beckon_auth_throttled_logins_total\{[^}]*\} [1-9]/,
+    );
+  });
+
+  it('runs at most sourceConcurrency secret checks at once per source; the rest wait', async () => {
+    const directory = fleet(12);
+    const service = await startWith(directory, { sourceConcurrency: 2 });
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => login(service, `agent-${index}`, `secret-${index}`)),
+    );
+
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(directory.verifyCalls).toBe(12);
+    expect(directory.mostAtOnce).toBeLessThanOrEqual(2);
+  });
+
+  it('bounds the hashes a flood of wrong secrets from one source costs', async () => {
+    const directory = fleet(20);
+    const service = await startWith(directory, { sourceBurst: 3, sourceConcurrency: 2 });
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => login(service, `agent-${index}`, 'wrong')),
+    );
+
+    expect(statuses.every((status) => status === 403)).toBe(true);
+    // The budget, plus the checks already running when it ran dry.
+    expect(directory.verifyCalls).toBeLessThanOrEqual(3 + 2);
+    expect(service.metrics.render()).toMatch(
+      /beckon_auth_throttled_logins_total\{scope="source"\} 1[5-7]/,
+    );
   });
 
   it('lets the username in again once the refill period has passed', async () => {
@@ -242,6 +341,98 @@ describe('directory changes', () => {
     }));
 
     expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    expect(await login(service, 'agent-a', 'rotated-secret')).toBe(200);
+  });
+
+  it('keep every verified secret a change does not concern: no login hashes again', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+
+    directory.update((current) => ({
+      ...current,
+      grants: [],
+      rules: [
+        { id: 'r1', subject: { kind: 'all' }, pattern: 'x/#', access: ['read'], effect: 'allow' },
+      ],
+      principals: [
+        ...(current.principals ?? []).map((principal) =>
+          principal.id === 'agent-b' ? { ...principal, groups: ['moved'] } : principal,
+        ),
+        { id: 'agent-new', kind: 'agent', secret: 'new-secret' },
+      ],
+    }));
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+    expect(directory.verifyCalls).toBe(2);
+  });
+
+  it('forget only the principal whose secret changed, and refuse its old secret at once', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+
+    directory.update((current) => ({
+      ...current,
+      principals: (current.principals ?? []).map((principal) =>
+        principal.id === 'agent-a' ? { ...principal, secret: 'rotated-secret' } : principal,
+      ),
+    }));
+
+    expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
+    expect(directory.verifyCalls).toBe(2);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    expect(await login(service, 'agent-a', 'rotated-secret')).toBe(200);
+  });
+
+  it('forget a disabled or removed principal: back again, its secret is checked anew', async () => {
+    const directory = agents();
+    const service = await start(directory);
+    const setEnabled = (enabled: boolean) =>
+      directory.update((current) => ({
+        ...current,
+        principals: (current.principals ?? []).map((principal) =>
+          principal.id === 'agent-a' ? { ...principal, enabled } : principal,
+        ),
+      }));
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+
+    setEnabled(false);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    setEnabled(true);
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(directory.verifyCalls).toBe(2);
+
+    const before = directory.current().principals.get('agent-a');
+    directory.update((current) => ({
+      ...current,
+      principals: (current.principals ?? []).filter((principal) => principal.id !== 'agent-a'),
+    }));
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    directory.update((current) => ({
+      ...current,
+      principals: [...(current.principals ?? []), { ...before!, secret: 'right-secret-a' }],
+    }));
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
+    expect(directory.verifyCalls).toBe(3);
+  });
+
+  it('refuse an old secret whose check was still running when it was rotated', async () => {
+    const directory = new RotatesDuringCheck({
+      principals: [{ id: 'agent-a', kind: 'agent', secret: 'right-secret-a' }],
+    });
+    const service = await start(directory);
+    directory.rotate = () =>
+      directory.update((current) => ({
+        ...current,
+        principals: [{ id: 'agent-a', kind: 'agent', secret: 'rotated-secret' }],
+      }));
+
+    expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
+    expect(directory.verifyCalls).toBe(2);
     expect(await login(service, 'agent-a', 'rotated-secret')).toBe(200);
   });
 

@@ -148,6 +148,33 @@ describe('extra ACL rules', () => {
     expect(subject.checkAcl('dash', '$SYS/broker/uptime', 'read').allowed).toBe(false);
     expect(subject.checkAcl('dash', '$SYS/#', 'subscribe').allowed).toBe(false);
   });
+
+  // The engine looks up rules by the topic's first level; the answer must still name the
+  // earliest rule in the directory, whether it starts with a wildcard or a literal.
+  it('names the earliest matching rule, whatever the first level of its pattern', () => {
+    const wildcardFirst = engine([
+      rule('any-room', { kind: 'all' }, '+/kitchen/#', ['read']),
+      rule('rooms', { kind: 'all' }, 'rooms/#', ['read']),
+    ]);
+    const literalFirst = engine([
+      rule('rooms', { kind: 'all' }, 'rooms/#', ['read']),
+      rule('any-room', { kind: 'all' }, '+/kitchen/#', ['read']),
+    ]);
+
+    expect(wildcardFirst.checkAcl('dash', 'rooms/kitchen/temp', 'read').rule).toBe('any-room');
+    expect(literalFirst.checkAcl('dash', 'rooms/kitchen/temp', 'read').rule).toBe('rooms');
+    expect(literalFirst.checkAcl('dash', '+/kitchen', 'subscribe').allowed).toBe(false);
+  });
+
+  it('checks a subscription starting with a wildcard against rules of every first level', () => {
+    const subject = engine([
+      rule('no-secrets', { kind: 'all' }, 'vault/secrets/#', ['subscribe'], 'deny'),
+      rule('everything', { kind: 'all' }, '#', ['subscribe']),
+    ]);
+
+    expect(subject.checkAcl('dash', '+/secrets/keys', 'subscribe').rule).toBe('no-secrets');
+    expect(subject.checkAcl('dash', '+/public/news', 'subscribe').rule).toBe('everything');
+  });
 });
 
 describe('hostile usernames', () => {

@@ -7,6 +7,8 @@ import { StoreDirectory } from '../src/directory/store-directory.js';
 import { parseAclFile } from '../src/import/acl-file.js';
 import { importMosquitto } from '../src/import/import-mosquitto.js';
 import { parsePasswordFile } from '../src/import/password-file.js';
+import { generateSecret } from '../src/secrets/generate-secret.js';
+import { hashGeneratedSecret } from '../src/secrets/generated-secret-hash.js';
 import { openStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
 import { silentLogger } from './helpers/backends.js';
@@ -61,6 +63,15 @@ describe('import from a static Mosquitto setup', () => {
 
     return file;
   }
+
+  it('refuses the fast generated-secret format: imported passwords keep a slow hash', () => {
+    const text = `fast-user:${hashGeneratedSecret(generateSecret())}\n`;
+    const { entries, problems } = parsePasswordFile(text, 'passwd');
+
+    expect(entries).toEqual([]);
+    expect(problems.map((problem) => problem.line)).toEqual([1]);
+    expect(problems[0]?.message).toContain('$hmac-sha256$');
+  });
 
   it('keeps every password hash, so nobody has to reset a password', async () => {
     const file = passwordFile();

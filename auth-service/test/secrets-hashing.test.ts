@@ -38,7 +38,7 @@ describe('generated secrets', () => {
     }
   });
 
-  it('are stored as salted scrypt hashes that name their parameters', async () => {
+  it('once got salted scrypt hashes that name their parameters, which still verify', async () => {
     const secret = generateSecret();
     const [first, second] = await Promise.all([hashSecret(secret), hashSecret(secret)]);
 

@@ -424,7 +424,7 @@ export async function run(options: BenchOptions): Promise<void> {
 
   try {
     const hashing = performance.now();
-    const seed = await prepareSecrets(options.quick ? QUICK_DIRECTORY : FULL_DIRECTORY);
+    const seed = prepareSecrets(options.quick ? QUICK_DIRECTORY : FULL_DIRECTORY);
     print(`secrets hashed in ${((performance.now() - hashing) / 1_000).toFixed(1)} s`);
 
     const configs: ConfigFigures[] = [];

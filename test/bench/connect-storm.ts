@@ -84,7 +84,7 @@ export async function run(options: BenchOptions): Promise<void> {
   const stops: (() => Promise<void>)[] = [() => rm(folder, { recursive: true, force: true })];
 
   try {
-    const seed = await prepareSecrets({
+    const seed = prepareSecrets({
       agents: agentCount,
       apps: 1,
       grants: 0,

@@ -2,7 +2,7 @@ import { ApiError } from '../http/api-error.js';
 import type { Router } from '../http/router.js';
 import { parseInput } from '../http/validate.js';
 import { generateSecret } from '../secrets/generate-secret.js';
-import { hashSecret } from '../secrets/scrypt-hash.js';
+import { hashGeneratedSecret } from '../secrets/generated-secret-hash.js';
 import type { ServiceContext } from '../service-context.js';
 import type { PrincipalKind } from '../directory/types.js';
 import { asAdmin, ok, requirePrincipal } from './admin-handler.js';
@@ -41,7 +41,7 @@ function registerKind(router: Router, context: ServiceContext, kind: PrincipalKi
           ? parseInput(CreateAgentBody, raw, 'body')
           : parseInput(CreateAppBody, raw, 'body');
       const secret = generateSecret();
-      const secretHash = await hashSecret(secret);
+      const secretHash = hashGeneratedSecret(secret);
       const record = await store.mutate(actor, async (writer) => {
         if ((await writer.getPrincipal(body.id)) !== undefined) {
           throw new ApiError('conflict', `principal ${body.id} already exists`);
@@ -134,7 +134,7 @@ function registerKind(router: Router, context: ServiceContext, kind: PrincipalKi
     asAdmin(context, async (actor, request) => {
       const { id } = parseInput(IdParam, request.params, 'path');
       const secret = generateSecret();
-      const secretHash = await hashSecret(secret);
+      const secretHash = hashGeneratedSecret(secret);
 
       await store.mutate(actor, async (writer) => {
         await requirePrincipal(writer, id, kind);

@@ -10,12 +10,14 @@ import {
   type BrokerBackend,
   type BrokerEndpoint,
   type CheckOutcome,
+  type ThrottleScope,
 } from '../metrics/broker-metrics.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { BadRequest } from './bad-request.js';
 import { BrokerKeyCheck, type CheckRequest } from './check-request.js';
 import { CredentialCache } from './credential-cache.js';
 import { DecisionCache } from './decision-cache.js';
+import { KeyedSlots } from './keyed-slots.js';
 import { parseGoAuthRequest } from './go-auth-request.js';
 import { LoginThrottle } from './login-throttle.js';
 import { BrokerChecksOptions, type BrokerChecksOptionsInput } from './options.js';
@@ -26,10 +28,23 @@ import { TokenVerifier } from './token-verifier.js';
 
 const MILLIS_PER_SECOND = 1_000;
 const UNKNOWN_SOURCE = 'unknown';
-/** A directory change during a slow hash restarts the login once; a second change just answers. */
+/** A secret change during a slow hash restarts the login once; a second change refuses it. */
 const LOGIN_ATTEMPTS = 2;
 
 type Family = 'plug' | 'go-auth';
+
+/** A secret check's result: right or wrong, or the throttle scope that refused to run it. */
+type Verification = boolean | ThrottleScope;
+
+/** A secret check under way, shared by concurrent logins with the same credentials. */
+interface InFlight {
+  /** The directory's secretStamp for the username when the check started. */
+  readonly stamp: string | undefined;
+  readonly settled: Promise<Verification>;
+}
+
+/** A check's answer and the username it was decided for (for the debug log). */
+type Verdict = readonly [string, Decision];
 
 interface Route {
   readonly family: Family;
@@ -82,12 +97,14 @@ class BrokerCheckService implements BrokerChecks {
   readonly #brokerKey: BrokerKeyCheck | undefined;
   readonly #credentials: CredentialCache;
   readonly #throttle: LoginThrottle;
-  readonly #inflight = new Map<string, Promise<boolean>>();
+  readonly #inflight = new Map<string, InFlight>();
+  /** One secret check at a time per username (see #startVerification). */
+  readonly #usernameSlots: KeyedSlots;
+  readonly #sourceSlots: KeyedSlots;
   readonly #unsubscribe: () => void;
   #engine: DecisionEngine;
   #decisions: DecisionCache;
   #tokens: TokenVerifier;
-  #generation = 0;
   #closed = false;
 
   constructor(deps: BrokerChecksDeps) {
@@ -105,6 +122,11 @@ class BrokerCheckService implements BrokerChecks {
       this.#now,
     );
     this.#throttle = new LoginThrottle(this.options.throttle, this.#now);
+    this.#usernameSlots = new KeyedSlots(1, this.options.throttle.maxWaiting);
+    this.#sourceSlots = new KeyedSlots(
+      this.options.throttle.sourceConcurrency,
+      this.options.throttle.maxWaiting,
+    );
     this.#addRoutes();
 
     const snapshot = deps.directory.current();
@@ -174,7 +196,9 @@ class BrokerCheckService implements BrokerChecks {
         throw new BadRequest(`the ${backend} backend is not enabled`, { status: 404 });
       }
 
-      const [username, decision] = await this.#decide(check, request.socket);
+      // Most checks are answered from memory: only a pending hash or signature is awaited.
+      const decided = this.#decide(check, request.socket);
+      const [username, decision] = decided instanceof Promise ? await decided : decided;
       const status = decision.allowed ? ALLOWED : DENIED;
       this.#reply(route.family, response, status, 'not authorised');
       this.#record(backend, route.endpoint, decision.allowed ? 'allow' : 'deny', started);
@@ -189,22 +213,36 @@ class BrokerCheckService implements BrokerChecks {
 
   // Every question becomes one of three engine calls; jwt backends first turn the token into
   // the username it stands for.
-  async #decide(check: CheckRequest, peer: Socket): Promise<readonly [string, Decision]> {
-    let username = check.username;
-
+  #decide(check: CheckRequest, peer: Socket): Verdict | Promise<Verdict> {
     if (check.backend === 'plug-jwt' || check.backend === 'go-auth-jwt') {
-      const subject = await this.#tokenSubject(check.token);
+      const subject = this.#tokenSubject(check.token);
 
-      if (subject === undefined) {
-        return ['', deny('bad-token')];
-      }
+      return subject instanceof Promise
+        ? subject.then((verified) => this.#decideFor(check, verified, peer))
+        : this.#decideFor(check, subject, peer);
+    }
 
-      username = subject;
+    return this.#decideFor(check, check.username, peer);
+  }
+
+  /** `username` undefined: the token did not verify. */
+  #decideFor(
+    check: CheckRequest,
+    username: string | undefined,
+    peer: Socket,
+  ): Verdict | Promise<Verdict> {
+    if (username === undefined) {
+      return ['', deny('bad-token')];
     }
 
     switch (check.endpoint) {
-      case 'auth':
-        return [username, await this.#authenticate(check, username, peer)];
+      case 'auth': {
+        const decision = this.#authenticate(check, username, peer);
+
+        return decision instanceof Promise
+          ? decision.then((settled) => [username, settled] as const)
+          : [username, decision];
+      }
       case 'superuser':
         return [username, this.#engine.isSuperuser(username)];
       case 'acl':
@@ -244,15 +282,21 @@ class BrokerCheckService implements BrokerChecks {
     return decision;
   }
 
-  async #tokenSubject(token: string): Promise<string | undefined> {
-    const verifier = this.#tokens;
-    const cached = verifier.cached(token);
+  // Synchronous on a cache hit (every check but a token's first): no promise to wait for.
+  #tokenSubject(token: string): string | undefined | Promise<string | undefined> {
+    const cached = this.#tokens.cached(token);
 
     if (cached !== undefined) {
       this.#metrics.cache.token.hit.inc();
 
       return cached;
     }
+
+    return this.#verifyToken(token);
+  }
+
+  async #verifyToken(token: string): Promise<string | undefined> {
+    const verifier = this.#tokens;
 
     this.#metrics.cache.token.miss.inc();
     const result = await verifier.verify(token);
@@ -301,81 +345,130 @@ class BrokerCheckService implements BrokerChecks {
     }
 
     this.#metrics.cache.credential.miss.inc();
+    // Which stored secret this check is about: verifySecret reads the same one, synchronously,
+    // when it starts. A check already running for another one (the secret was rotated since)
+    // is not joined.
+    const stamp = this.#directory.secretStamp(username);
     let verification = this.#inflight.get(digest);
 
-    // Joining a hash that already runs costs nothing; only a new one has to pass the throttle.
-    if (verification === undefined) {
+    // Joining a check that already runs costs nothing; only a new one has to pass the throttle.
+    if (verification === undefined || verification.stamp !== stamp) {
       const blocked = this.#throttle.blocked(username, source);
 
       if (blocked !== undefined) {
-        this.#metrics.throttled[blocked].inc();
-        this.#logger.debug({ username, source, scope: blocked }, 'throttled login refused');
-
-        return deny('throttled');
+        return this.#throttled(username, source, blocked);
       }
 
-      verification = this.#startVerification(digest, username, password, source);
+      verification = this.#startVerification(digest, username, password, source, stamp);
     }
 
-    const generation = this.#generation;
-    const verified = await verification;
+    const outcome = await verification.settled;
 
-    // The directory changed while the hash ran (a rotated secret, a disabled agent): answer
-    // from the new snapshot instead of caching a verdict about the old one.
-    if (generation !== this.#generation && attempts > 1) {
-      return this.#login(username, password, source, attempts - 1);
+    if (typeof outcome === 'string') {
+      return this.#throttled(username, source, outcome);
     }
 
-    if (!verified) {
+    // The secret changed while the hash ran (rotated, re-enrolled, removed): the verdict is
+    // about the old one. Ask again about the new one, or refuse rather than answer for it.
+    if (this.#directory.secretStamp(username) !== stamp) {
+      return attempts > 1
+        ? this.#login(username, password, source, attempts - 1)
+        : deny('bad-secret');
+    }
+
+    if (!outcome) {
       return deny('bad-secret');
     }
 
-    if (generation === this.#generation) {
-      this.#credentials.add(digest);
+    // A disable committed while the hash ran is refused here (and verifySecret saw it too).
+    const still = this.#engine.loginAllowed(username);
+
+    if (!still.allowed) {
+      return still;
     }
+
+    this.#credentials.add(digest, { username, stamp });
 
     return allow('login-allowed');
   }
 
+  #throttled(username: string, source: string, scope: ThrottleScope): Decision {
+    this.#metrics.throttled[scope].inc();
+    this.#logger.debug({ username, source, scope }, 'throttled login refused');
+
+    return deny('throttled');
+  }
+
   /**
-   * Runs the slow hash once for all concurrent logins with these credentials. The attempt is
-   * counted as a failure before it starts and refunded if the secret was right, so a burst of
-   * concurrent guesses cannot all slip past the throttle while their hashes run.
+   * Checks a secret once for all concurrent logins with these credentials. Only a wrong secret
+   * counts against the throttle, so valid logins arriving together are never refused for each
+   * other. Checks wait in line instead: one at a time per username, so concurrent guesses at
+   * one name cannot all start before the first failures are counted, and a few at a time per
+   * source, so a flood costs at most that many hashes at once. Each looks at the throttle again
+   * when its turn comes, as failures counted while it waited may have used up the budget.
    */
   #startVerification(
     digest: string,
     username: string,
     password: string,
     source: string,
-  ): Promise<boolean> {
-    const spent = this.#throttle.recordFailure(username, source);
-    const verification = this.#directory.verifySecret(username, password).then(
-      (verified) => {
-        if (verified) {
-          this.#throttle.refund(username, source);
-        } else if (spent !== undefined) {
-          // Once per bucket running dry, not once per refused attempt: a flood must not
-          // flood the log.
-          this.#logger.warn({ username, source, scope: spent }, 'login throttled');
-        }
-
-        return verified;
-      },
-      (error: unknown) => {
-        this.#throttle.refund(username, source);
-        this.#metrics.storeErrors.inc();
-        throw new StoreFault('secret verification failed', { cause: error });
-      },
+    stamp: string | undefined,
+  ): InFlight {
+    const verification = this.#usernameSlots.run(
+      username,
+      () =>
+        this.#sourceSlots.run(
+          source,
+          () => this.#verifyWhenAllowed(username, password, source),
+          'source' as const,
+        ),
+      'username' as const,
     );
-    const settled = verification.finally(() => {
-      if (this.#inflight.get(digest) === settled) {
-        this.#inflight.delete(digest);
+    const inFlight: InFlight = {
+      stamp,
+      settled: verification.finally(() => {
+        if (this.#inflight.get(digest) === inFlight) {
+          this.#inflight.delete(digest);
+        }
+      }),
+    };
+
+    this.#inflight.set(digest, inFlight);
+
+    return inFlight;
+  }
+
+  async #verifyWhenAllowed(
+    username: string,
+    password: string,
+    source: string,
+  ): Promise<Verification> {
+    const blocked = this.#throttle.blocked(username, source);
+
+    if (blocked !== undefined) {
+      return blocked;
+    }
+
+    let verified: boolean;
+
+    try {
+      verified = await this.#directory.verifySecret(username, password);
+    } catch (error) {
+      this.#metrics.storeErrors.inc();
+      throw new StoreFault('secret verification failed', { cause: error });
+    }
+
+    if (!verified) {
+      const spent = this.#throttle.recordFailure(username, source);
+
+      // Once per bucket running dry, not once per refused attempt: a flood must not flood the
+      // log.
+      if (spent !== undefined) {
+        this.#logger.warn({ username, source, scope: spent }, 'login throttled');
       }
-    });
+    }
 
-    this.#inflight.set(digest, settled);
-
-    return settled;
+    return verified;
   }
 
   #adopt(snapshot: DirectorySnapshot): void {
@@ -391,9 +484,14 @@ class BrokerCheckService implements BrokerChecks {
     this.#engine = new DecisionEngine(snapshot);
     this.#decisions = new DecisionCache(this.options.cache.decisionEntries);
     this.#tokens = this.#tokenVerifier(snapshot);
-    this.#credentials.clear();
-    this.#inflight.clear();
-    this.#generation += 1;
+    // Only the principals this change concerns lose their verified secrets: one whose secret
+    // changed, or that was removed or disabled. Every other agent's next login stays a cache
+    // hit, whatever the admin changed elsewhere.
+    this.#credentials.retain(
+      ({ username, stamp }) =>
+        snapshot.principals.get(username)?.enabled === true &&
+        this.#directory.secretStamp(username) === stamp,
+    );
     this.#logger.info({ revision: snapshot.revision }, 'broker checks follow a new directory');
   }
 

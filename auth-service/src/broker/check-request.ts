@@ -80,3 +80,72 @@ export function hasMediaType(headers: IncomingHttpHeaders, type: string): boolea
 export function basicCredentials(username: string, password: string): string {
   return `${BASIC}${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
+
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const PAD = '='.charCodeAt(0);
+const COLON = ':'.charCodeAt(0);
+const FIRST_NON_ASCII = 0x80;
+
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    if (text.charCodeAt(index) >= FIRST_NON_ASCII) {
+      return false;
+    }
+  }
+
+  return true;
+}
+
+/**
+ * Whether `header` is exactly basicCredentials(username, password). Every request of the plug's
+ * http backend without a broker key asks this; for ASCII credentials (principal ids, generated
+ * secrets) it encodes while comparing instead of building a buffer and two strings.
+ */
+export function carriesBasicCredentials(
+  header: string | undefined,
+  username: string,
+  password: string,
+): boolean {
+  if (header === undefined) {
+    return false;
+  }
+
+  if (!isAscii(username) || !isAscii(password)) {
+    return header === basicCredentials(username, password);
+  }
+
+  const total = username.length + 1 + password.length;
+
+  if (header.length !== BASIC.length + Math.ceil(total / 3) * 4 || !header.startsWith(BASIC)) {
+    return false;
+  }
+
+  const byteAt = (index: number): number => {
+    if (index < username.length) {
+      return username.charCodeAt(index);
+    }
+
+    return index === username.length ? COLON : password.charCodeAt(index - username.length - 1);
+  };
+
+  for (let index = 0; index < total; index += 3) {
+    const group =
+      (byteAt(index) << 16) |
+      (index + 1 < total ? byteAt(index + 1) << 8 : 0) |
+      (index + 2 < total ? byteAt(index + 2) : 0);
+    const at = BASIC.length + (index / 3) * 4;
+    const third = index + 1 < total ? BASE64_ALPHABET.charCodeAt((group >> 6) & 63) : PAD;
+    const fourth = index + 2 < total ? BASE64_ALPHABET.charCodeAt(group & 63) : PAD;
+
+    if (
+      header.charCodeAt(at) !== BASE64_ALPHABET.charCodeAt((group >> 18) & 63) ||
+      header.charCodeAt(at + 1) !== BASE64_ALPHABET.charCodeAt((group >> 12) & 63) ||
+      header.charCodeAt(at + 2) !== third ||
+      header.charCodeAt(at + 3) !== fourth
+    ) {
+      return false;
+    }
+  }
+
+  return true;
+}

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { BrokerChecks } from './broker-checks.js';
 
@@ -19,23 +19,21 @@ export interface BrokerListener {
   close(): Promise<void>;
 }
 
+/** What the broker's traffic needs from an http.Server (the service's listener uses it too). */
+export const BROKER_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
+  // The broker waits on every answer: never let Nagle hold one back (PERFORMANCE.md).
+  noDelay: true,
+  requestTimeout: BROKER_REQUEST_TIMEOUT_MS,
+  headersTimeout: BROKER_HEADERS_TIMEOUT_MS,
+  keepAliveTimeout: BROKER_KEEP_ALIVE_TIMEOUT_MS,
+  maxHeaderSize: BROKER_MAX_HEADER_BYTES,
+});
+
 /** Creates the http.Server for broker checks with the settings the broker's traffic needs. */
 export function createBrokerServer(checks: BrokerChecks): Server {
-  const server = createServer(
-    {
-      // The broker waits on every answer: never let Nagle hold one back (PERFORMANCE.md).
-      noDelay: true,
-      requestTimeout: BROKER_REQUEST_TIMEOUT_MS,
-      headersTimeout: BROKER_HEADERS_TIMEOUT_MS,
-      keepAliveTimeout: BROKER_KEEP_ALIVE_TIMEOUT_MS,
-      maxHeaderSize: BROKER_MAX_HEADER_BYTES,
-    },
-    (request, response) => {
-      checks.handle(request, response);
-    },
-  );
-
-  return server;
+  return createServer(BROKER_SERVER_OPTIONS, (request, response) => {
+    checks.handle(request, response);
+  });
 }
 
 /** Listens for broker checks on `host:port` (port 0 picks a free one). */

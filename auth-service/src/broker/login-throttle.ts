@@ -52,21 +52,6 @@ export class FailureBuckets {
     return hadOne && bucket.tokens < 1;
   }
 
-  /** Gives back a token taken for an attempt that turned out not to be a failure. */
-  refund(key: string): void {
-    const bucket = this.#refill(key);
-
-    if (bucket === undefined) {
-      return;
-    }
-
-    bucket.tokens += 1;
-
-    if (bucket.tokens >= this.burst) {
-      this.#buckets.delete(key);
-    }
-  }
-
   #refill(key: string): Bucket | undefined {
     const bucket = this.#buckets.get(key);
 
@@ -130,12 +115,6 @@ export class LoginThrottle {
     }
 
     return this.#sources.isEmpty(source) ? 'source' : undefined;
-  }
-
-  /** Gives back what recordFailure took, for a login that succeeded or never ran. */
-  refund(username: string, source: string): void {
-    this.#usernames.refund(username);
-    this.#sources.refund(source);
   }
 
   /** Counts a failed login; names the scope this failure used up, if it did. */

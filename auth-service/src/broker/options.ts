@@ -25,6 +25,13 @@ export const DEFAULT_USERNAME_REFILL_MS = 6_000;
  */
 export const DEFAULT_SOURCE_BURST = 200;
 export const DEFAULT_SOURCE_REFILL_MS = 20;
+/**
+ * Secret checks one source may have running at once; more wait their turn. A slow hash runs on
+ * libuv's four-thread pool, so more than a few at once only queue there instead.
+ */
+export const DEFAULT_SOURCE_CONCURRENCY = 8;
+/** Logins allowed to wait per source or username: a broker's whole reconnect storm fits. */
+export const DEFAULT_MAX_WAITING_LOGINS = 10_000;
 /** Bounds on the throttle tables; the oldest entry goes when one is full. */
 export const DEFAULT_THROTTLE_USERNAMES = 10_000;
 export const DEFAULT_THROTTLE_SOURCES = 1_000;
@@ -99,6 +106,10 @@ export const BrokerChecksOptions = z
         sourceBurst: PositiveInt.default(DEFAULT_SOURCE_BURST),
         /** Milliseconds per failed login a source address earns back. */
         sourceRefillMs: PositiveInt.default(DEFAULT_SOURCE_REFILL_MS),
+        /** Secret checks running at once per source address; the rest queue. */
+        sourceConcurrency: PositiveInt.default(DEFAULT_SOURCE_CONCURRENCY),
+        /** Logins waiting per source or username beyond which a login is refused. */
+        maxWaiting: PositiveInt.default(DEFAULT_MAX_WAITING_LOGINS),
         maxUsernames: PositiveInt.default(DEFAULT_THROTTLE_USERNAMES),
         maxSources: PositiveInt.default(DEFAULT_THROTTLE_SOURCES),
       })

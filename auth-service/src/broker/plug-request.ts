@@ -3,8 +3,8 @@ import type { CheckAccess } from '../decide/decision.js';
 import type { BrokerEndpoint } from '../metrics/broker-metrics.js';
 import { BadRequest } from './bad-request.js';
 import {
-  basicCredentials,
   bearerOf,
+  carriesBasicCredentials,
   hasMediaType,
   requireBrokerKey,
   type BrokerKeyCheck,
@@ -63,7 +63,7 @@ export function parsePlugRequest(
   if (brokerKey === undefined) {
     // Without a broker key the plug sends the client's own credentials; they must agree with
     // the body, or this is not the plug talking.
-    if (headers.authorization !== basicCredentials(username, password)) {
+    if (!carriesBasicCredentials(headers.authorization, username, password)) {
       throw new BadRequest('Authorization does not carry the credentials of the body');
     }
   } else {

@@ -1,10 +1,10 @@
 import { isPrincipalId } from '@beckon/shared';
 import type { AclAccess, DirectorySnapshot, Principal } from '../directory/types.js';
-import { allowHits, denyHits, expandPattern, ruleApplies } from './acl-rules.js';
 import { allow, deny, ruleDecision, type CheckAccess, type Decision } from './decision.js';
 import { DirectoryIndex } from './directory-index.js';
+import { ruleHit } from './acl-rules.js';
 import { rolePermission } from './role-permissions.js';
-import { isTopicFilter, isTopicName } from './topic-match.js';
+import { isTopicFilter, isTopicName, levelsOf } from './topic-match.js';
 
 /**
  * The one place that decides what a username may do, for one directory snapshot. Pure and
@@ -13,6 +13,7 @@ import { isTopicFilter, isTopicName } from './topic-match.js';
  */
 export class DecisionEngine {
   readonly index: DirectoryIndex;
+  readonly #validIds = new Set<string>();
 
   constructor(snapshot: DirectorySnapshot) {
     this.index = new DirectoryIndex(snapshot);
@@ -71,7 +72,7 @@ export class DecisionEngine {
 
   /** The enabled principal behind a username, or the refusal that ends the check. */
   #identify(username: string): Principal | Decision {
-    if (!isPrincipalId(username)) {
+    if (!this.#isPrincipalId(username)) {
       return deny('invalid-username');
     }
 
@@ -84,6 +85,23 @@ export class DecisionEngine {
     return principal.enabled ? principal : deny('disabled');
   }
 
+  // The id check is a schema parse; a username the broker asks about is asked about again and
+  // again, so each answer is kept for the snapshot's life (at most one entry per principal:
+  // other usernames are not kept, so a flood of made-up names cannot grow the set).
+  #isPrincipalId(username: string): boolean {
+    if (this.#validIds.has(username)) {
+      return true;
+    }
+
+    const valid = isPrincipalId(username);
+
+    if (valid && this.index.principal(username) !== undefined) {
+      this.#validIds.add(username);
+    }
+
+    return valid;
+  }
+
   #decide(principal: Principal, topic: string, access: AclAccess): Decision {
     const wellFormed = access === 'subscribe' ? isTopicFilter(topic) : isTopicName(topic);
 
@@ -91,7 +109,8 @@ export class DecisionEngine {
       return deny('invalid-topic');
     }
 
-    const denied = this.#matchRule(principal, topic, access, 'deny');
+    const levels = levelsOf(topic);
+    const denied = this.#matchRule(principal, levels, access, 'deny');
 
     if (denied !== undefined) {
       return ruleDecision(false, denied);
@@ -103,37 +122,20 @@ export class DecisionEngine {
       return allow(role);
     }
 
-    const allowed = this.#matchRule(principal, topic, access, 'allow');
+    const allowed = this.#matchRule(principal, levels, access, 'allow');
 
     return allowed === undefined ? deny('no-permission') : ruleDecision(true, allowed);
   }
 
   #matchRule(
     principal: Principal,
-    topic: string,
+    levels: readonly string[],
     access: AclAccess,
     effect: 'allow' | 'deny',
   ): string | undefined {
-    for (const rule of this.index.rulesFor(principal)) {
-      if (rule.effect !== effect || !ruleApplies(rule, principal, access)) {
-        continue;
-      }
+    const rules = this.index.preparedRulesFor(principal);
 
-      const pattern = expandPattern(rule, principal);
-
-      if (pattern === undefined) {
-        continue;
-      }
-
-      const hit =
-        effect === 'deny' ? denyHits(pattern, topic, access) : allowHits(pattern, topic, access);
-
-      if (hit) {
-        return rule.id;
-      }
-    }
-
-    return undefined;
+    return rules.first(effect, access, levels, ruleHit(effect, access));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { AclRule, DirectorySnapshot, Principal } from '../directory/types.js';
+import { PrincipalRules } from './principal-rules.js';
 
 const NO_IDS: ReadonlySet<string> = new Set();
 
@@ -18,7 +19,7 @@ export class DirectoryIndex {
   readonly #rulesOfAll: AclRule[] = [];
   readonly #ruleOrder = new Map<AclRule, number>();
   /** Filled on first use, one entry per principal seen: every rule that can apply to it. */
-  readonly #rulesFor = new Map<string, readonly AclRule[]>();
+  readonly #preparedRules = new Map<string, PrincipalRules>();
 
   constructor(snapshot: DirectorySnapshot) {
     this.revision = snapshot.revision;
@@ -71,24 +72,31 @@ export class DirectoryIndex {
    * that was most of a cold ACL check's time.
    */
   rulesFor(principal: Principal): readonly AclRule[] {
-    const cached = this.#rulesFor.get(principal.id);
+    return this.#orderedRulesFor(principal).map(([rule]) => rule);
+  }
 
-    if (cached !== undefined) {
-      return cached;
+  /** This principal's rules, prepared for matching; built on first use and kept. */
+  preparedRulesFor(principal: Principal): PrincipalRules {
+    let prepared = this.#preparedRules.get(principal.id);
+
+    if (prepared === undefined) {
+      prepared = new PrincipalRules(principal, this.#orderedRulesFor(principal));
+      this.#preparedRules.set(principal.id, prepared);
     }
 
+    return prepared;
+  }
+
+  #orderedRulesFor(principal: Principal): (readonly [AclRule, number])[] {
     const candidates = new Set([
       ...(this.#rulesOfPrincipal.get(principal.id) ?? []),
       ...principal.groups.flatMap((group) => this.#rulesOfGroup.get(group) ?? []),
       ...this.#rulesOfAll,
     ]);
-    const rules = [...candidates].sort(
-      (a, b) => (this.#ruleOrder.get(a) ?? 0) - (this.#ruleOrder.get(b) ?? 0),
-    );
 
-    this.#rulesFor.set(principal.id, rules);
-
-    return rules;
+    return [...candidates]
+      .map((rule) => [rule, this.#ruleOrder.get(rule) ?? 0] as const)
+      .sort((a, b) => a[1] - b[1]);
   }
 
   #indexRules(rules: readonly AclRule[]): void {

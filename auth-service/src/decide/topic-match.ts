@@ -5,6 +5,9 @@ import { MAX_TOPIC_LENGTH } from '@beckon/shared';
 
 const SINGLE = '+';
 const MULTI = '#';
+const SINGLE_CODE = SINGLE.charCodeAt(0);
+const MULTI_CODE = MULTI.charCodeAt(0);
+const SLASH_CODE = '/'.charCodeAt(0);
 
 /** A concrete topic a client publishes to or receives on: no wildcards, no NUL, bounded. */
 export function isTopicName(topic: string): boolean {
@@ -23,20 +26,26 @@ export function isTopicFilter(filter: string): boolean {
     return false;
   }
 
-  const levels = filter.split('/');
-  const last = levels.length - 1;
+  // A character scan rather than a split: every cold ACL check validates its topic this way.
+  const last = filter.length - 1;
 
-  return levels.every((level, index) => {
-    if (level === MULTI) {
-      return index === last;
+  for (let index = 0; index <= last; index += 1) {
+    const code = filter.charCodeAt(index);
+
+    if (code !== SINGLE_CODE && code !== MULTI_CODE) {
+      continue;
     }
 
-    if (level === SINGLE) {
-      return true;
-    }
+    const wholeLevel =
+      (index === 0 || filter.charCodeAt(index - 1) === SLASH_CODE) &&
+      (index === last || filter.charCodeAt(index + 1) === SLASH_CODE);
 
-    return !level.includes(SINGLE) && !level.includes(MULTI);
-  });
+    if (!wholeLevel || (code === MULTI_CODE && index !== last)) {
+      return false;
+    }
+  }
+
+  return true;
 }
 
 function isWildcard(level: string | undefined): boolean {
@@ -48,11 +57,21 @@ function hidesDollar(filterFirst: string | undefined, topicFirst: string | undef
   return isWildcard(filterFirst) && (topicFirst?.startsWith('$') ?? false);
 }
 
+/** A topic or filter split into its levels. */
+export function levelsOf(topic: string): readonly string[] {
+  return topic.split('/');
+}
+
 /** True when `topic` (a concrete name) is matched by `filter`. */
 export function topicMatches(filter: string, topic: string): boolean {
-  const filterLevels = filter.split('/');
-  const topicLevels = topic.split('/');
+  return levelsMatch(levelsOf(filter), levelsOf(topic));
+}
 
+/** topicMatches on topics already split into levels (the decision engine splits each once). */
+export function levelsMatch(
+  filterLevels: readonly string[],
+  topicLevels: readonly string[],
+): boolean {
   if (hidesDollar(filterLevels[0], topicLevels[0])) {
     return false;
   }
@@ -83,9 +102,14 @@ export function topicMatches(filter: string, topic: string): boolean {
  * `outer` then allows the subscription `inner` as a whole.
  */
 export function filterCovers(outer: string, inner: string): boolean {
-  const outerLevels = outer.split('/');
-  const innerLevels = inner.split('/');
+  return levelsCover(levelsOf(outer), levelsOf(inner));
+}
 
+/** filterCovers on filters already split into levels. */
+export function levelsCover(
+  outerLevels: readonly string[],
+  innerLevels: readonly string[],
+): boolean {
   // A literal `$` first level is only covered by the same literal, never by a wildcard.
   if (hidesDollar(outerLevels[0], innerLevels[0])) {
     return false;
@@ -130,9 +154,11 @@ export function filterCovers(outer: string, inner: string): boolean {
 
 /** True when at least one concrete topic is matched by both filters. */
 export function filtersIntersect(first: string, second: string): boolean {
-  const a = first.split('/');
-  const b = second.split('/');
+  return levelsIntersect(levelsOf(first), levelsOf(second));
+}
 
+/** filtersIntersect on filters already split into levels. */
+export function levelsIntersect(a: readonly string[], b: readonly string[]): boolean {
   if (hidesDollar(a[0], b[0]) || hidesDollar(b[0], a[0])) {
     return false;
   }

@@ -75,6 +75,12 @@ export class StoreDirectory implements DirectorySource {
     }
   }
 
+  // The stored hash itself: every new secret gets a new random salt, so the hash changes with
+  // the secret. Only compared for equality, never shown.
+  secretStamp(username: string): string | undefined {
+    return this.#loaded.hashes.get(username);
+  }
+
   /** The trust root agents should hold now: every active and retiring key. */
   trustRoot(): TrustRoot {
     return trustRootOf(this.#loaded.trustKeys, this.#issuer);

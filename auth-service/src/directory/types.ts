@@ -76,4 +76,10 @@ export interface DirectorySource {
    * Resolves false for unknown or disabled principals; never throws for a wrong password.
    */
   verifySecret(username: string, password: string): Promise<boolean>;
+  /**
+   * An opaque value that changes whenever this principal's stored secret changes (rotated,
+   * re-enrolled, removed); undefined when it has none. Lets a cache of verified secrets forget
+   * only the principals a directory change concerns.
+   */
+  secretStamp(username: string): string | undefined;
 }

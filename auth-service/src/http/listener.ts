@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 
@@ -22,9 +28,11 @@ export async function startListener(options: {
   readonly port: number;
   readonly logger: Logger;
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Replaces the default timeouts (the broker listener brings its own). */
+  readonly server?: Readonly<ServerOptions>;
 }): Promise<Listener> {
   const server: Server = createServer(
-    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
+    options.server ?? { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
     options.handle,
   );
 

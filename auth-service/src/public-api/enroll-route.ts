@@ -5,7 +5,7 @@ import { ApiError, tooManyRequests } from '../http/api-error.js';
 import type { Router } from '../http/router.js';
 import { parseInput } from '../http/validate.js';
 import { generateSecret } from '../secrets/generate-secret.js';
-import { hashSecret } from '../secrets/scrypt-hash.js';
+import { hashGeneratedSecret } from '../secrets/generated-secret-hash.js';
 import { tokenDigest } from '../secrets/token-digest.js';
 import type { ServiceContext } from '../service-context.js';
 import type { StoreWriter } from '../store/store.js';
@@ -60,7 +60,7 @@ export function registerEnrollRoute(router: Router, context: ServiceContext): vo
     }
 
     const secret = generateSecret();
-    const secretHash = await hashSecret(secret);
+    const secretHash = hashGeneratedSecret(secret);
     const enrolled = await store.mutate(`enroll:${token.id}`, async (writer) => {
       const agentId = token.agentId ?? body.agentId ?? (await chooseAgentId(writer, body.hostname));
       const existing = await writer.getPrincipal(agentId);

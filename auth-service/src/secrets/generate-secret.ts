@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
  */
 const SECRET_BYTES = 24;
 
+/** What generateSecret returns: the 24 bytes in base64url, 32 characters. */
+export const GENERATED_SECRET_PATTERN = /^[A-Za-z0-9_-]{32}$/;
+
 /** A new MQTT password or API secret: shown once to its owner, then only hashed. */
 export function generateSecret(): string {
   return randomBytes(SECRET_BYTES).toString('base64url');

@@ -9,11 +9,11 @@ export interface ScryptParameters {
 }
 
 /**
- * Parameters for secrets this service generates. They carry 192 random bits, so guessing is out
- * of reach however cheap one hash is; the hash only has to be one-way and salted. Meanwhile the
- * broker waits synchronously on every CONNECT (see PERFORMANCE.md), so the cost is kept low:
- * N = 2^10, r = 8 costs about 1 MiB and 1-2 ms on one core of the target machines. Stored
- * hashes carry their parameters, so they can be raised later without breaking old hashes.
+ * The parameters generated secrets were hashed with before they got the fast `$hmac-sha256$`
+ * format (generated-secret-hash.ts says why that is enough for them); those hashes still
+ * verify, and this stays hashSecret's default. N = 2^10, r = 8 costs about 1 MiB and 1-2 ms on
+ * one core of the target machines. Stored hashes carry their parameters, so they can be raised
+ * later without breaking old hashes.
  */
 export const GENERATED_SECRET_SCRYPT: ScryptParameters = Object.freeze({ logN: 10, r: 8, p: 1 });
 

@@ -6,12 +6,23 @@ import {
   verifyMosquittoSha512,
   verifyPlugPbkdf2,
 } from './imported-hashes.js';
-import { GENERATED_SECRET_SCRYPT, hashSecret, isScryptHash, verifyScrypt } from './scrypt-hash.js';
+import {
+  hashGeneratedSecret,
+  isGeneratedSecretHash,
+  verifyGeneratedSecret,
+} from './generated-secret-hash.js';
+import { generateSecret } from './generate-secret.js';
+import { isScryptHash, verifyScrypt } from './scrypt-hash.js';
 
-export type HashFormat = 'scrypt' | 'mosquitto-pbkdf2' | 'mosquitto-sha512' | 'plug-pbkdf2';
+export type HashFormat =
+  'hmac-sha256' | 'scrypt' | 'mosquitto-pbkdf2' | 'mosquitto-sha512' | 'plug-pbkdf2';
 
 /** Which supported format a stored hash is in, or undefined when it is none of them. */
 export function hashFormat(stored: string): HashFormat | undefined {
+  if (isGeneratedSecretHash(stored)) {
+    return 'hmac-sha256';
+  }
+
   if (isScryptHash(stored)) {
     return 'scrypt';
   }
@@ -32,6 +43,8 @@ export async function verifyHash(stored: string, candidate: string): Promise<boo
   const format = hashFormat(stored);
 
   switch (format) {
+    case 'hmac-sha256':
+      return verifyGeneratedSecret(stored, candidate);
     case 'scrypt':
       return verifyScrypt(stored, candidate);
     case 'mosquitto-pbkdf2':
@@ -45,15 +58,16 @@ export async function verifyHash(stored: string, candidate: string): Promise<boo
   }
 }
 
-let decoyHash: Promise<string> | undefined;
+// A hash of a secret nobody holds, made once per process.
+const decoyHash = hashGeneratedSecret(generateSecret());
 
 /**
- * Spends about as long as checking a generated secret, so an unknown username answers no
- * faster than a wrong password and response times do not reveal who exists.
+ * Spends about as long as checking a generated secret (the format every enrolled agent and
+ * created app has), so an unknown username answers no faster than a wrong password and
+ * response times do not reveal who exists.
  */
-export async function verifyAgainstDecoy(candidate: string): Promise<false> {
-  decoyHash ??= hashSecret('decoy', GENERATED_SECRET_SCRYPT);
-  await verifyScrypt(await decoyHash, candidate);
+export function verifyAgainstDecoy(candidate: string): Promise<false> {
+  verifyGeneratedSecret(decoyHash, candidate);
 
-  return false;
+  return Promise.resolve(false);
 }

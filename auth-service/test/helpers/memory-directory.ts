@@ -52,6 +52,8 @@ function hashSecret(secret: string, salt: Buffer): Promise<Buffer> {
 export class MemoryDirectory implements DirectorySource {
   #snapshot: DirectorySnapshot;
   readonly #secrets = new Map<string, Promise<StoredSecret>>();
+  readonly #stamps = new Map<string, string>();
+  #secretsSet = 0;
   readonly #listeners = new Set<(snapshot: DirectorySnapshot) => void>();
   /** How many times the slow hash ran; tests use it to see what the caches saved. */
   verifyCalls = 0;
@@ -92,6 +94,10 @@ export class MemoryDirectory implements DirectorySource {
     const given = await hashSecret(password, salt);
 
     return timingSafeEqual(given, hash);
+  }
+
+  secretStamp(username: string): string | undefined {
+    return this.#snapshot.principals.has(username) ? this.#stamps.get(username) : undefined;
   }
 
   /** Replaces the whole directory and tells every listener, as a committed change would. */
@@ -141,6 +147,8 @@ export class MemoryDirectory implements DirectorySource {
           entry.id,
           hashSecret(secret, salt).then((hash) => ({ salt, hash })),
         );
+        this.#secretsSet += 1;
+        this.#stamps.set(entry.id, String(this.#secretsSet));
       }
     }
 

@@ -1,6 +1,6 @@
 import {
   generateSecret,
-  hashSecret,
+  hashGeneratedSecret,
   type AclAccess,
   type AclSubject,
   type Store,
@@ -82,19 +82,17 @@ function seededRandom(seed: number): () => number {
 }
 
 /** Every principal gets its own secret and salted hash, as enrollment would give it. */
-export async function prepareSecrets(shape: DirectoryShape): Promise<DirectorySecrets> {
+export function prepareSecrets(shape: DirectoryShape): DirectorySecrets {
   const agentIds = Array.from({ length: shape.agents }, (_, index) => agentId(index));
   const appIds = Array.from({ length: shape.apps }, (_, index) => appId(index));
   const secrets = new Map<string, string>();
   const hashes = new Map<string, string>();
 
-  await Promise.all(
-    [...agentIds, ...appIds].map(async (id) => {
-      const secret = generateSecret();
-      secrets.set(id, secret);
-      hashes.set(id, await hashSecret(secret));
-    }),
-  );
+  for (const id of [...agentIds, ...appIds]) {
+    const secret = generateSecret();
+    secrets.set(id, secret);
+    hashes.set(id, hashGeneratedSecret(secret));
+  }
 
   return { shape, agentIds, appIds, secrets, hashes };
 }
