@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { z } from 'zod';
 import {
   appTopic,
-  argsSchemaFor,
   decodePayload,
   describeIssues,
   parseInbound,
@@ -15,6 +15,7 @@ import {
   type Result,
   type ResultErrorCode,
 } from '@beckon/shared';
+import { argsSchemaOf } from '../actions/build-argv.js';
 import type { ActionRunner, RunOutcome } from '../actions/types.js';
 import type { ActionConfig, AgentConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -85,11 +86,21 @@ export class CommandPipeline {
   readonly #logger: Logger;
   readonly #running = new Map<string, RunningCommand>();
   readonly #settling = new Set<Promise<void>>();
+  /** Every action's argument schema, compiled once from the config rather than per command. */
+  readonly #argSchemas: ReadonlyMap<ActionConfig | 'built-in', z.ZodType<Args>>;
   #accepting = true;
 
   constructor(options: PipelineOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    const schemas = new Map<ActionConfig | 'built-in', z.ZodType<Args>>();
+    schemas.set('built-in', argsSchemaOf(NO_ARGS));
+
+    for (const action of Object.values(options.config.actions)) {
+      schemas.set(action, argsSchemaOf(action.args));
+    }
+
+    this.#argSchemas = schemas;
   }
 
   get running(): number {
@@ -326,8 +337,7 @@ export class CommandPipeline {
             code: 'unknown_action' as const,
             message: `action ${command.action} is not in this agent's allow-list`,
           }
-        : (this.#checkArgs(command.args, action === 'built-in' ? NO_ARGS : action.args) ??
-          this.#checkCapacity());
+        : (this.#checkArgs(command.args, action) ?? this.#checkCapacity());
 
     try {
       await store.accept({
@@ -442,8 +452,10 @@ export class CommandPipeline {
       : undefined;
   }
 
-  #checkArgs(args: Args, specs: ArgSpecs): Refusal | undefined {
-    const checked = safeParse(argsSchemaFor(specs), args);
+  #checkArgs(args: Args, action: ActionConfig | 'built-in'): Refusal | undefined {
+    const schema =
+      this.#argSchemas.get(action) ?? argsSchemaOf(action === 'built-in' ? NO_ARGS : action.args);
+    const checked = safeParse(schema, args);
 
     if (checked.ok) {
       return undefined;
