@@ -1,8 +1,9 @@
-import { createPublicKey, type KeyObject as PublicKeyObject } from 'node:crypto';
 import {
-  base64url,
-  CompactSign,
-  compactVerify,
+  createPublicKey,
+  type KeyObject as NodeKeyObject,
+  type KeyObject as PublicKeyObject,
+} from 'node:crypto';
+import {
   createLocalJWKSet,
   errors as joseErrors,
   exportJWK,
@@ -14,6 +15,7 @@ import {
   type KeyObject,
 } from 'jose';
 import { z } from 'zod';
+import { signDetached, verifyDetached } from './detached-jws.js';
 import { ExpiringCache } from './expiring-cache.js';
 import { ActionName, AgentId, AppId, GroupName } from './ids.js';
 import { MAX_TOKEN_LENGTH } from './limits.js';
@@ -136,26 +138,28 @@ function signingBytes(message: Unsigned<Signable>): Uint8Array {
 }
 
 export interface MessageSigner {
-  readonly privateKey: CryptoKey | KeyObject;
+  readonly privateKey: CryptoKey | NodeKeyObject;
   readonly alg: SigningAlgorithm;
   /** The app's current credential from the auth-service. */
   readonly credential: string;
 }
 
 /** Signs a command or cancel with the app's key and attaches its credential. */
-export async function signMessage<T extends Signable>(
+export function signMessage<T extends Signable>(
   message: Unsigned<T>,
   signer: MessageSigner,
 ): Promise<T> {
-  const jws = await new CompactSign(signingBytes(message))
-    .setProtectedHeader({ alg: signer.alg, typ: MESSAGE_SIGNATURE_TYPE })
-    .sign(signer.privateKey);
-  const [header, , signature] = jws.split('.');
+  const signature = signDetached(
+    signingBytes(message),
+    signer.alg,
+    MESSAGE_SIGNATURE_TYPE,
+    signer.privateKey,
+  );
 
-  return {
+  return Promise.resolve({
     ...message,
-    auth: { credential: signer.credential, signature: `${header ?? ''}..${signature ?? ''}` },
-  } as T;
+    auth: { credential: signer.credential, signature },
+  } as T);
 }
 
 export type VerifyFailure = {
@@ -394,7 +398,7 @@ export interface SignatureCheck {
  * and a grant covers this agent and (for a command) this action. `claims` must come from
  * `verifyCredential` for `message.auth.credential`.
  */
-export async function verifyMessageWithClaims(
+export function verifyMessageWithClaims(
   message: Signable,
   claims: CredentialClaims,
   check: SignatureCheck,
@@ -404,19 +408,21 @@ export async function verifyMessageWithClaims(
   try {
     key = keyForClaims(claims);
   } catch {
-    return failure('untrusted_credential', 'credential certifies a key that cannot be used');
+    return Promise.resolve(
+      failure('untrusted_credential', 'credential certifies a key that cannot be used'),
+    );
   }
 
-  return checkSignature(message, claims, key, check);
+  return Promise.resolve(checkSignature(message, claims, key, check));
 }
 
 // The message's own signature, checked every time against the key the credential certifies.
-async function checkSignature(
+function checkSignature(
   message: Signable,
   claims: CredentialClaims,
   key: PublicKeyObject,
   check: SignatureCheck,
-): Promise<VerifyResult<CredentialClaims>> {
+): VerifyResult<CredentialClaims> {
   if (message.auth === undefined) {
     return failure('unsigned', 'message carries no signature envelope');
   }
@@ -425,19 +431,14 @@ async function checkSignature(
     return failure('untrusted_credential', 'credential was issued to a different app');
   }
 
-  const [header, signature] = message.auth.signature.split('..');
-  const payload = base64url.encode(signingBytes(message));
+  const verified = verifyDetached(message.auth.signature, signingBytes(message), key);
 
-  try {
-    const verified = await compactVerify(`${header ?? ''}.${payload}.${signature ?? ''}`, key, {
-      algorithms: [...SIGNING_ALGORITHMS],
-    });
-
-    if (verified.protectedHeader.typ !== MESSAGE_SIGNATURE_TYPE) {
-      return failure('bad_signature', 'signature has the wrong type');
-    }
-  } catch {
+  if (!verified.ok) {
     return failure('bad_signature', 'signature does not verify against the certified key');
+  }
+
+  if (verified.typ !== MESSAGE_SIGNATURE_TYPE) {
+    return failure('bad_signature', 'signature has the wrong type');
   }
 
   const action = message.kind === 'command' ? message.action : undefined;
