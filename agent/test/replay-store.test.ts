@@ -1,7 +1,7 @@
-import { appendFile, readFile, stat } from 'node:fs/promises';
+import { appendFile, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Result } from '@beckon/shared';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import {
   JOURNAL_FILE,
@@ -70,6 +70,58 @@ describe('the replay store', () => {
       ['cmd-running', undefined],
     ]);
     await reopened.close();
+  });
+
+  it('writes a built-in with its result unsynced, and syncs a command that will run', async () => {
+    const probe = await open(join(dir, 'probe'), 'w');
+    const datasync = vi.spyOn(
+      Object.getPrototypeOf(probe) as { datasync(): Promise<void> },
+      'datasync',
+    );
+    await probe.close();
+    const store = await ReplayStore.open(dir, { logger: logger() });
+
+    try {
+      await store.acceptAnswered(record('cmd-ping'), result('cmd-ping'));
+
+      // Written (a crash of the agent alone keeps it) but not synced.
+      expect(datasync).not.toHaveBeenCalled();
+      expect(store.lookup('cmd-ping')).toMatchObject({
+        published: false,
+        result: { commandId: 'cmd-ping' },
+      });
+      const lines = (await readFile(join(dir, JOURNAL_FILE), 'utf8')).trim().split('\n');
+      expect(lines.map((line) => (JSON.parse(line) as { t: string }).t)).toEqual([
+        'accepted',
+        'result',
+      ]);
+
+      await store.accept(record('cmd-spawn'));
+      expect(datasync).toHaveBeenCalledTimes(1);
+      await store.recordResult('cmd-spawn', result('cmd-spawn'));
+      expect(datasync).toHaveBeenCalledTimes(2);
+    } finally {
+      datasync.mockRestore();
+      await store.close();
+    }
+
+    const reopened = await ReplayStore.open(dir, { logger: logger() });
+    expect(reopened.unfinished().map((entry) => [entry.id, entry.result?.commandId])).toEqual([
+      ['cmd-ping', 'cmd-ping'],
+      ['cmd-spawn', 'cmd-spawn'],
+    ]);
+    await reopened.close();
+  });
+
+  it('refuses a built-in at once when it holds as many live ids as it may', async () => {
+    const store = await ReplayStore.open(dir, { logger: logger(), maxEntries: 1 });
+    await store.acceptAnswered(record('cmd-first'), result('cmd-first'));
+
+    expect(() => store.acceptAnswered(record('cmd-second'), result('cmd-second'))).toThrow(
+      StoreFullError,
+    );
+    expect(store.lookup('cmd-second')).toBeUndefined();
+    await store.close();
   });
 
   it('keeps its journal private to the agent', async () => {

@@ -1,12 +1,13 @@
 import {
-  base64url,
-  CompactSign,
-  compactVerify,
+  createPublicKey,
+  type KeyObject as NodeKeyObject,
+  type KeyObject as PublicKeyObject,
+} from 'node:crypto';
+import {
   createLocalJWKSet,
   errors as joseErrors,
   exportJWK,
   generateKeyPair,
-  importJWK,
   jwtVerify,
   SignJWT,
   type CryptoKey,
@@ -14,6 +15,8 @@ import {
   type KeyObject,
 } from 'jose';
 import { z } from 'zod';
+import { signDetached, verifyDetached } from './detached-jws.js';
+import { ExpiringCache } from './expiring-cache.js';
 import { ActionName, AgentId, AppId, GroupName } from './ids.js';
 import { MAX_TOKEN_LENGTH } from './limits.js';
 import type { Cancel, Command, ResultErrorCode, Unsigned } from './messages.js';
@@ -135,26 +138,28 @@ function signingBytes(message: Unsigned<Signable>): Uint8Array {
 }
 
 export interface MessageSigner {
-  readonly privateKey: CryptoKey | KeyObject;
+  readonly privateKey: CryptoKey | NodeKeyObject;
   readonly alg: SigningAlgorithm;
   /** The app's current credential from the auth-service. */
   readonly credential: string;
 }
 
 /** Signs a command or cancel with the app's key and attaches its credential. */
-export async function signMessage<T extends Signable>(
+export function signMessage<T extends Signable>(
   message: Unsigned<T>,
   signer: MessageSigner,
 ): Promise<T> {
-  const jws = await new CompactSign(signingBytes(message))
-    .setProtectedHeader({ alg: signer.alg, typ: MESSAGE_SIGNATURE_TYPE })
-    .sign(signer.privateKey);
-  const [header, , signature] = jws.split('.');
+  const signature = signDetached(
+    signingBytes(message),
+    signer.alg,
+    MESSAGE_SIGNATURE_TYPE,
+    signer.privateKey,
+  );
 
-  return {
+  return Promise.resolve({
     ...message,
-    auth: { credential: signer.credential, signature: `${header ?? ''}..${signature ?? ''}` },
-  } as T;
+    auth: { credential: signer.credential, signature },
+  } as T);
 }
 
 export type VerifyFailure = {
@@ -194,16 +199,86 @@ function describeJoseError(error: unknown): string {
   return 'credential could not be verified';
 }
 
-/** Checks an app credential against the trust root: signature, type, issuer, audience, times. */
-export async function verifyCredential(
+/**
+ * Apps renew credentials often; a thousand distinct live credentials is far beyond a real
+ * fleet, and an evicted one only costs its verification again.
+ */
+export const MAX_VERIFIED_CREDENTIALS = 1_000;
+
+/** A credential that passed `verifyCredential`, with the app's public key imported from it. */
+interface VerifiedCredential {
+  readonly claims: CredentialClaims;
+  readonly key: PublicKeyObject;
+}
+
+// Verifying a credential (a JWT signature, claim checks, a zod parse) and importing the app
+// key it certifies cost far more than checking one message signature, and an app sends many
+// messages under one credential. A verified credential is remembered by its exact token and
+// by the exact trust root it chained to: a rotated or withdrawn root key changes that part of
+// the key, so an entry verified under the old root is never served again. An entry is served
+// only inside the window jwtVerify itself would accept (nbf and exp with the clock tolerance),
+// measured at the caller's `currentDate`. A failed verification is never remembered.
+const verifiedCredentials = new ExpiringCache<VerifiedCredential>(MAX_VERIFIED_CREDENTIALS);
+
+// App keys imported for claims that did not come from the cache (a caller's own claims).
+const importedKeys = new WeakMap<CredentialClaims, { jwk: PublicJwk; key: PublicKeyObject }>();
+
+function trustRootFingerprint(trustRoot: TrustRoot): string {
+  return canonicalJson({ issuer: trustRoot.issuer, keys: trustRoot.keys });
+}
+
+function importPublicKey(jwk: PublicJwk): PublicKeyObject {
+  return createPublicKey({ key: jwk, format: 'jwk' });
+}
+
+function sameJwk(a: PublicJwk, b: PublicJwk): boolean {
+  return a.kty === b.kty && a.x === b.x && (a.kty === 'OKP' || (b.kty === 'EC' && a.y === b.y));
+}
+
+// Cached claims are shared by every caller that presents the same token: none may change them.
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+
+    for (const item of Object.values(value)) {
+      deepFreeze(item);
+    }
+  }
+
+  return value;
+}
+
+function keyForClaims(claims: CredentialClaims): PublicKeyObject {
+  const known = importedKeys.get(claims);
+
+  if (known !== undefined && sameJwk(known.jwk, claims.cnf.jwk)) {
+    return known.key;
+  }
+
+  const key = importPublicKey(claims.cnf.jwk);
+  importedKeys.set(claims, { jwk: { ...claims.cnf.jwk }, key });
+
+  return key;
+}
+
+async function checkCredential(
   token: string,
   check: CredentialCheck,
-): Promise<VerifyResult<CredentialClaims>> {
+): Promise<VerifyResult<VerifiedCredential>> {
   if (token.length > MAX_TOKEN_LENGTH) {
     return failure('untrusted_credential', 'credential is too long');
   }
 
+  const nowMs = check.currentDate?.getTime() ?? Date.now();
+  const cacheKey = `${trustRootFingerprint(check.trustRoot)}\n${token}`;
+  const cached = verifiedCredentials.get(cacheKey, nowMs);
+
+  if (cached !== undefined) {
+    return { ok: true, value: cached };
+  }
+
   const keys = createLocalJWKSet({ keys: check.trustRoot.keys as JWK[] });
+  let claims: CredentialClaims;
 
   try {
     const { payload } = await jwtVerify(token, keys, {
@@ -213,18 +288,59 @@ export async function verifyCredential(
       typ: CREDENTIAL_TYPE,
       requiredClaims: ['exp', 'iat', 'sub'],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
-      ...(check.currentDate === undefined ? {} : { currentDate: check.currentDate }),
+      currentDate: new Date(nowMs),
     });
-    const claims = CredentialClaims.safeParse(payload);
+    const parsed = CredentialClaims.safeParse(payload);
 
-    if (!claims.success) {
+    if (!parsed.success) {
       return failure('untrusted_credential', 'credential claims do not match the contract');
     }
 
-    return { ok: true, value: claims.data };
+    claims = deepFreeze(parsed.data);
   } catch (error) {
     return failure('untrusted_credential', describeJoseError(error));
   }
+
+  let key: PublicKeyObject;
+
+  try {
+    key = importPublicKey(claims.cnf.jwk);
+  } catch {
+    return failure('untrusted_credential', 'credential certifies a key that cannot be used');
+  }
+
+  const verified: VerifiedCredential = { claims, key };
+  importedKeys.set(claims, { jwk: claims.cnf.jwk, key });
+
+  // The same window jwtVerify allowed, so the cache never serves what it would refuse.
+  const toleranceMs = CLOCK_TOLERANCE_SECONDS * 1_000;
+  verifiedCredentials.set(
+    cacheKey,
+    verified,
+    claims.nbf === undefined ? Number.NEGATIVE_INFINITY : claims.nbf * 1_000 - toleranceMs,
+    claims.exp * 1_000 + toleranceMs,
+  );
+
+  return { ok: true, value: verified };
+}
+
+/**
+ * Checks an app credential against the trust root: signature, type, issuer, audience, times.
+ * A credential verified before under the same trust root is answered from memory until its
+ * expiry (see `MAX_VERIFIED_CREDENTIALS`).
+ */
+export async function verifyCredential(
+  token: string,
+  check: CredentialCheck,
+): Promise<VerifyResult<CredentialClaims>> {
+  const checked = await checkCredential(token, check);
+
+  return checked.ok ? { ok: true, value: checked.value.claims } : checked;
+}
+
+/** Forgets every verified credential (for tests that count verifications). */
+export function clearVerifiedCredentials(): void {
+  verifiedCredentials.clear();
 }
 
 /** True when one of the grants names this agent (or one of its groups) and this action. */
@@ -260,13 +376,13 @@ export async function verifyMessage(
     return failure('unsigned', 'message carries no signature envelope');
   }
 
-  const credential = await verifyCredential(message.auth.credential, check);
+  const credential = await checkCredential(message.auth.credential, check);
 
   if (!credential.ok) {
     return credential;
   }
 
-  return verifyMessageWithClaims(message, credential.value, check);
+  return checkSignature(message, credential.value.claims, credential.value.key, check);
 }
 
 export interface SignatureCheck {
@@ -282,11 +398,31 @@ export interface SignatureCheck {
  * and a grant covers this agent and (for a command) this action. `claims` must come from
  * `verifyCredential` for `message.auth.credential`.
  */
-export async function verifyMessageWithClaims(
+export function verifyMessageWithClaims(
   message: Signable,
   claims: CredentialClaims,
   check: SignatureCheck,
 ): Promise<VerifyResult<CredentialClaims>> {
+  let key: PublicKeyObject;
+
+  try {
+    key = keyForClaims(claims);
+  } catch {
+    return Promise.resolve(
+      failure('untrusted_credential', 'credential certifies a key that cannot be used'),
+    );
+  }
+
+  return Promise.resolve(checkSignature(message, claims, key, check));
+}
+
+// The message's own signature, checked every time against the key the credential certifies.
+function checkSignature(
+  message: Signable,
+  claims: CredentialClaims,
+  key: PublicKeyObject,
+  check: SignatureCheck,
+): VerifyResult<CredentialClaims> {
   if (message.auth === undefined) {
     return failure('unsigned', 'message carries no signature envelope');
   }
@@ -295,23 +431,14 @@ export async function verifyMessageWithClaims(
     return failure('untrusted_credential', 'credential was issued to a different app');
   }
 
-  const [header, signature] = message.auth.signature.split('..');
-  const payload = base64url.encode(signingBytes(message));
+  const verified = verifyDetached(message.auth.signature, signingBytes(message), key);
 
-  try {
-    const key = await importJWK(
-      claims.cnf.jwk as JWK,
-      claims.cnf.jwk.kty === 'OKP' ? 'EdDSA' : 'ES256',
-    );
-    const verified = await compactVerify(`${header ?? ''}.${payload}.${signature ?? ''}`, key, {
-      algorithms: [...SIGNING_ALGORITHMS],
-    });
-
-    if (verified.protectedHeader.typ !== MESSAGE_SIGNATURE_TYPE) {
-      return failure('bad_signature', 'signature has the wrong type');
-    }
-  } catch {
+  if (!verified.ok) {
     return failure('bad_signature', 'signature does not verify against the certified key');
+  }
+
+  if (verified.typ !== MESSAGE_SIGNATURE_TYPE) {
+    return failure('bad_signature', 'signature has the wrong type');
   }
 
   const action = message.kind === 'command' ? message.action : undefined;

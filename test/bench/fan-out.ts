@@ -7,6 +7,7 @@ import { startFleet } from './lib/fleet.js';
 import { forkServer, type ForkedServer } from './lib/processes.js';
 import { RawRequester } from './lib/raw-requester.js';
 import { print, writeResult } from './lib/results.js';
+import { stopProcess, Teardown } from './lib/teardown.js';
 import { ratio, table } from './lib/stats.js';
 
 // Benchmark 5: one `sendMany` of `ping` to 500 real agents (startAgent, in a few processes of
@@ -46,7 +47,8 @@ export async function run(options: BenchOptions): Promise<void> {
   const agentCount = options.quick ? QUICK_AGENTS : FULL_AGENTS;
   const rounds = options.quick ? QUICK_ROUNDS : FULL_ROUNDS;
   const mosquitto = await startMosquitto();
-  const stops: (() => Promise<void>)[] = [() => mosquitto.dispose()];
+  const teardown = new Teardown();
+  teardown.add(() => mosquitto.dispose());
 
   try {
     const enrolling = performance.now();
@@ -55,7 +57,7 @@ export async function run(options: BenchOptions): Promise<void> {
       brokerUrl: mosquitto.url,
       protocolVersion: 5,
     });
-    stops.unshift(() => fleet.close());
+    teardown.add(() => fleet.close());
     print(
       `${agentCount} agents enrolled in ${((performance.now() - enrolling) / 1_000).toFixed(1)} s`,
     );
@@ -72,7 +74,7 @@ export async function run(options: BenchOptions): Promise<void> {
         profileAs: `agent-host-fan-out-${start}`,
       });
       hosts.push(host);
-      stops.unshift(() => host.stop());
+      teardown.add(() => stopProcess(host.child));
     }
 
     const hostRssMiB = hosts.map((host) => Number(host.info['rssBytes']) / BYTES_PER_MIB);
@@ -84,7 +86,7 @@ export async function run(options: BenchOptions): Promise<void> {
     const echo = await forkServer('servers/raw-echo.js', {
       args: [mosquitto.url, String(agentCount), RAW_PREFIX],
     });
-    stops.unshift(() => echo.stop());
+    teardown.add(() => stopProcess(echo.child));
 
     const client = await connect({
       url: mosquitto.url,
@@ -94,10 +96,10 @@ export async function run(options: BenchOptions): Promise<void> {
       privateKey: fleet.app.privateJwk,
       mqttVersion: '5',
     });
-    stops.unshift(() => client.close());
+    teardown.add(() => client.close());
 
     const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);
-    stops.unshift(() => raw.close());
+    teardown.add(() => raw.close());
 
     const agentIds = fleet.agents.map((agent) => agent.agentId);
     const indexes = agentIds.map((_, index) => index);
@@ -162,9 +164,7 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     print(`results: ${path}`);
   } finally {
-    for (const stop of stops) {
-      await stop();
-    }
+    await teardown.run();
   }
 }
 

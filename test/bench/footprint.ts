@@ -7,9 +7,10 @@ import { startMosquitto } from '@beckon/test-support';
 import mqtt, { type MqttClient } from 'mqtt';
 import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
 import { startFleet } from './lib/fleet.js';
-import { benchScript, exited, profileArgs } from './lib/processes.js';
+import { benchScript, profileArgs } from './lib/processes.js';
 import { readCpuMs, readMemory, type MemoryReading } from './lib/proc-stats.js';
 import { print, writeResult } from './lib/results.js';
+import { stopProcess, Teardown } from './lib/teardown.js';
 import { ratio, table } from './lib/stats.js';
 
 // Benchmark 4: the built agent CLI as a real process (`node agent/dist/cli.js run --config`)
@@ -78,11 +79,6 @@ async function startTimed(
   return { child, startMs: performance.now() - started };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM');
-  await exited(child);
-}
-
 interface Footprint {
   readonly name: string;
   readonly startMs: readonly number[];
@@ -101,11 +97,16 @@ export async function run(options: BenchOptions): Promise<void> {
   const idleMs = options.quick ? QUICK_IDLE_MS : FULL_IDLE_MS;
   const starts = options.quick ? QUICK_STARTS : FULL_STARTS;
   const mosquitto = await startMosquitto();
-  const fleet = await startFleet({ agents: 1, brokerUrl: mosquitto.url, protocolVersion: 5 });
-  const observer = await mqtt.connectAsync(mosquitto.url, { protocolVersion: 5 });
-  const running: ChildProcess[] = [];
+  const teardown = new Teardown();
+  teardown.add(() => mosquitto.dispose());
 
   try {
+    const fleet = await startFleet({ agents: 1, brokerUrl: mosquitto.url, protocolVersion: 5 });
+    teardown.add(() => fleet.close());
+
+    const observer = await mqtt.connectAsync(mosquitto.url, { protocolVersion: 5 });
+    teardown.add(() => observer.endAsync());
+
     const agent = fleet.agents[0];
 
     if (agent === undefined) {
@@ -151,7 +152,7 @@ export async function run(options: BenchOptions): Promise<void> {
       for (const subject of subjects) {
         const { child, startMs } = await startTimed(observer, subject);
         startTimes.get(subject.name)?.push(startMs);
-        await stopChild(child);
+        await stopProcess(child);
       }
     }
 
@@ -160,7 +161,7 @@ export async function run(options: BenchOptions): Promise<void> {
 
     for (const subject of subjects) {
       const { child } = await startTimed(observer, subject);
-      running.push(child);
+      teardown.add(() => stopProcess(child));
       idle.push({ subject, child });
     }
 
@@ -215,12 +216,7 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     print(`results: ${path}`);
   } finally {
-    for (const child of running) {
-      await stopChild(child);
-    }
-    await observer.endAsync();
-    await fleet.close();
-    await mosquitto.dispose();
+    await teardown.run();
   }
 }
 

@@ -8,6 +8,7 @@ import { timedPool } from './lib/pool.js';
 import { forkServer, type ForkedServer } from './lib/processes.js';
 import { RAW_PAYLOAD_BYTES, RawRequester } from './lib/raw-requester.js';
 import { print, writeResult } from './lib/results.js';
+import { stopProcess, Teardown } from './lib/teardown.js';
 import { formatMs, ratio, table, type LatencySummary } from './lib/stats.js';
 
 // Benchmark 3: a central client sends `ping` to a real agent (another process) and awaits the
@@ -65,7 +66,8 @@ async function connectClient(fleet: Fleet, url: string): Promise<BeckonClient> {
 export async function run(options: BenchOptions): Promise<void> {
   const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS;
   const mosquitto = await startMosquitto();
-  const stops: (() => Promise<void>)[] = [() => mosquitto.dispose()];
+  const teardown = new Teardown();
+  teardown.add(() => mosquitto.dispose());
 
   try {
     const fleet = await startFleet({
@@ -74,7 +76,7 @@ export async function run(options: BenchOptions): Promise<void> {
       protocolVersion: 5,
       limits: SPAWN_LIMITS,
     });
-    stops.unshift(() => fleet.close());
+    teardown.add(() => fleet.close());
 
     const agent = fleet.agents[0];
 
@@ -89,18 +91,18 @@ export async function run(options: BenchOptions): Promise<void> {
       args: [listPath],
       profileAs: 'agent-host-round-trip',
     });
-    stops.unshift(() => host.stop());
+    teardown.add(() => stopProcess(host.child));
 
     const echo = await forkServer('servers/raw-echo.js', {
       args: [mosquitto.url, '1', RAW_PREFIX],
     });
-    stops.unshift(() => echo.stop());
+    teardown.add(() => stopProcess(echo.child));
 
     const client = await connectClient(fleet, mosquitto.url);
-    stops.unshift(() => client.close());
+    teardown.add(() => client.close());
 
     const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);
-    stops.unshift(() => raw.close());
+    teardown.add(() => raw.close());
 
     const ping = (): Promise<unknown> => client.send(agent.agentId, 'ping', {});
     const spawn = (): Promise<unknown> => client.send(agent.agentId, SPAWN_ACTION, {});
@@ -199,9 +201,7 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     print(`results: ${path}`);
   } finally {
-    for (const stop of stops) {
-      await stop();
-    }
+    await teardown.run();
   }
 }
 

@@ -50,10 +50,13 @@ export type ArgvResult =
   | { readonly ok: true; readonly argv: readonly string[]; readonly args: Args }
   | { readonly ok: false; readonly issues: readonly Issue[] };
 
-// Compiling an action's argument schema builds regular expressions; do it once per action.
+// Compiling an action's argument schema builds zod objects and regular expressions: do it once
+// per action, keyed by the config's own (frozen) specs, and share it between the pipeline's
+// check and the runner's argv build.
 const schemas = new WeakMap<ArgSpecs, z.ZodType<Args>>();
 
-function schemaFor(specs: ArgSpecs): z.ZodType<Args> {
+/** The compiled argument schema of one action's declared arguments, built on first use. */
+export function argsSchemaOf(specs: ArgSpecs): z.ZodType<Args> {
   let schema = schemas.get(specs);
 
   if (schema === undefined) {
@@ -136,7 +139,7 @@ export function buildArgv(action: ActionConfig, args: Args): ArgvResult {
 
 /** `buildArgv` for input nobody has validated yet; `argsFor` uses it. */
 export function checkAndBuild(action: ActionConfig, input: unknown): ArgvResult {
-  const parsed = safeParse(schemaFor(action.args), input);
+  const parsed = safeParse(argsSchemaOf(action.args), input);
 
   if (!parsed.ok) {
     return {

@@ -1,5 +1,5 @@
 import type { Output } from '@beckon/shared';
-import { execa } from 'execa';
+import type { execa as Execa } from 'execa';
 import type { Logger } from 'pino';
 import { BoundedOutput } from './bounded-output.js';
 import { buildEnv } from './build-env.js';
@@ -25,8 +25,31 @@ export interface ProgramContext {
 
 type StopReason = 'timeout' | 'cancel' | 'shutdown';
 
+type ExecaFunction = typeof Execa;
+
+let loading: Promise<ExecaFunction> | undefined;
+
+// execa and its dependencies hold about 4 MiB of an otherwise idle agent's memory: load them
+// on the first spawned action, not at start-up. A failed load is retried on the next run.
+function loadExeca(): Promise<ExecaFunction> {
+  loading ??= import('execa').then(
+    (module) => module.execa,
+    (error: unknown) => {
+      loading = undefined;
+      throw error;
+    },
+  );
+
+  return loading;
+}
+
 // The return type is inferred: execa types the subprocess from these exact options.
-function spawnProgram(request: RunRequest, argv: readonly string[], runAs?: RunAs) {
+function spawnProgram(
+  execa: ExecaFunction,
+  request: RunRequest,
+  argv: readonly string[],
+  runAs?: RunAs,
+) {
   const [file = '', ...args] = argv;
   const { action } = request;
 
@@ -48,6 +71,11 @@ function spawnProgram(request: RunRequest, argv: readonly string[], runAs?: RunA
 }
 
 type Subprocess = ReturnType<typeof spawnProgram>;
+
+/** Whether execa has been loaded into this process (for the footprint test). */
+export function execaLoaded(): boolean {
+  return loading !== undefined;
+}
 
 /**
  * One started program: captures its output, enforces its timeout, honours the abort signal,
@@ -90,7 +118,8 @@ class ProgramRun {
     };
 
     try {
-      const subprocess = spawnProgram(this.#request, this.#argv, this.#context.runAs);
+      const execa = await loadExeca();
+      const subprocess = spawnProgram(execa, this.#request, this.#argv, this.#context.runAs);
       this.#subprocess = subprocess;
 
       if (subprocess.pid === undefined) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { z } from 'zod';
 import {
   appTopic,
-  argsSchemaFor,
   decodePayload,
   describeIssues,
   parseInbound,
@@ -15,10 +15,11 @@ import {
   type Result,
   type ResultErrorCode,
 } from '@beckon/shared';
+import { argsSchemaOf } from '../actions/build-argv.js';
 import type { ActionRunner, RunOutcome } from '../actions/types.js';
 import type { ActionConfig, AgentConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import { StoreFullError, type ReplayStore } from '../state/replay-store.js';
+import { StoreFullError, type CommandRecord, type ReplayStore } from '../state/replay-store.js';
 import type { ResultPublisher } from './result-publisher.js';
 import {
   builtInResult,
@@ -77,19 +78,29 @@ function loggableArgs(args: Args, specs: ArgSpecs): Record<string, unknown> {
  * Everything between a message on the commands topic and a result: parse, address, replay,
  * expiry, signature and grant, allow-list, argument types, capacity; then record, run and
  * report. Every message gets exactly one answer and nothing runs unless all checks passed.
- * `handle` resolves once the message is answered or durably recorded, which is when the
- * session acknowledges it to the broker.
+ * `handle` resolves once the message is answered or recorded (durably, for anything that runs
+ * a program: see replay-store.ts), which is when the session acknowledges it to the broker.
  */
 export class CommandPipeline {
   readonly #options: PipelineOptions;
   readonly #logger: Logger;
   readonly #running = new Map<string, RunningCommand>();
   readonly #settling = new Set<Promise<void>>();
+  /** Every action's argument schema, compiled once from the config rather than per command. */
+  readonly #argSchemas: ReadonlyMap<ActionConfig | 'built-in', z.ZodType<Args>>;
   #accepting = true;
 
   constructor(options: PipelineOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    const schemas = new Map<ActionConfig | 'built-in', z.ZodType<Args>>();
+    schemas.set('built-in', argsSchemaOf(NO_ARGS));
+
+    for (const action of Object.values(options.config.actions)) {
+      schemas.set(action, argsSchemaOf(action.args));
+    }
+
+    this.#argSchemas = schemas;
   }
 
   get running(): number {
@@ -326,22 +337,28 @@ export class CommandPipeline {
             code: 'unknown_action' as const,
             message: `action ${command.action} is not in this agent's allow-list`,
           }
-        : (this.#checkArgs(command.args, action === 'built-in' ? NO_ARGS : action.args) ??
-          this.#checkCapacity());
+        : (this.#checkArgs(command.args, action) ?? this.#checkCapacity());
+
+    const record: CommandRecord = {
+      id: command.id,
+      hash,
+      expiresAt: command.expiresAt,
+      receivedAt: receivedAt.toISOString(),
+      action: command.action,
+      issuer: command.issuer,
+      ...(replyTo === undefined ? {} : { replyTo }),
+      ...(command.correlationData === undefined
+        ? {}
+        : { correlationData: command.correlationData }),
+    };
+
+    if (action === 'built-in' && refusal === undefined) {
+      await this.#answerBuiltIn(command, record, context, replyTo);
+      return;
+    }
 
     try {
-      await store.accept({
-        id: command.id,
-        hash,
-        expiresAt: command.expiresAt,
-        receivedAt: receivedAt.toISOString(),
-        action: command.action,
-        issuer: command.issuer,
-        ...(replyTo === undefined ? {} : { replyTo }),
-        ...(command.correlationData === undefined
-          ? {}
-          : { correlationData: command.correlationData }),
-      });
+      await store.accept(record);
     } catch (error) {
       if (!(error instanceof StoreFullError)) {
         throw error;
@@ -360,12 +377,7 @@ export class CommandPipeline {
       return;
     }
 
-    if (action === 'built-in') {
-      // Not awaited, like a launched action: the PUBACK (sent when this handler returns) needs
-      // only the accepted record, and MQTT.js hands over the next command only then. Waiting
-      // for the result's own fsync too held every command behind the previous one's two syncs.
-      this.#track(this.#runBuiltIn(command, context, replyTo), context);
-    } else if (action !== undefined) {
+    if (action !== undefined && action !== 'built-in') {
       this.#launch(command, action, context, replyTo);
     }
   }
@@ -442,8 +454,10 @@ export class CommandPipeline {
       : undefined;
   }
 
-  #checkArgs(args: Args, specs: ArgSpecs): Refusal | undefined {
-    const checked = safeParse(argsSchemaFor(specs), args);
+  #checkArgs(args: Args, action: ActionConfig | 'built-in'): Refusal | undefined {
+    const schema =
+      this.#argSchemas.get(action) ?? argsSchemaOf(action === 'built-in' ? NO_ARGS : action.args);
+    const checked = safeParse(schema, args);
 
     if (checked.ok) {
       return undefined;
@@ -478,33 +492,50 @@ export class CommandPipeline {
     return checked.result;
   }
 
-  async #runBuiltIn(command: Command, context: ResultContext, replyTo: string | undefined) {
+  // A built-in changes nothing on the machine, so it is answered at once and its journal
+  // lines are written without a sync (replay-store.ts says why that is enough). The result
+  // goes out before the write completes: the write guards only against answering a copy of
+  // this command again, which for a built-in is harmless. The PUBACK, sent when the handler
+  // returns, still waits for the write, so an agent crash before it means a redelivery.
+  async #answerBuiltIn(
+    command: Command,
+    record: CommandRecord,
+    context: ResultContext,
+    replyTo: string | undefined,
+  ): Promise<void> {
     const startedAt = new Date();
     const stdout = command.action === 'describe' ? JSON.stringify(this.#options.catalogue()) : '';
-    const result = await this.#finish(
-      context,
-      builtInResult(context, stdout, startedAt, new Date()),
-      replyTo,
-    );
+    const checked = contractResult(builtInResult(context, stdout, startedAt, new Date()));
+    const log = this.#logContext(context);
+
+    if (!checked.valid) {
+      this.#logger.error(log, 'result failed the contract');
+    }
+
+    let written: Promise<void>;
+
+    try {
+      written = this.#options.store.acceptAnswered(record, checked.result);
+    } catch (error) {
+      if (!(error instanceof StoreFullError)) {
+        throw error;
+      }
+
+      this.#answer(context, { code: 'unavailable', message: error.message }, false, replyTo);
+      return;
+    }
+
+    void this.#options.publisher.deliver(checked.result, { replyTo, recorded: true });
     this.#logger.info(
-      { ...this.#logContext(context), outcome: result.outcome, durationMs: 0 },
+      { ...log, outcome: checked.result.outcome, durationMs: 0 },
       'command finished',
     );
-  }
 
-  /** Lets shutdown wait for work that finishes after its handler returned. */
-  #track(work: Promise<void>, context: ResultContext): void {
-    const settled = work
-      .catch((error: unknown) => {
-        this.#logger.error(
-          { ...this.#logContext(context), err: error },
-          'recording the result failed',
-        );
-      })
-      .finally(() => {
-        this.#settling.delete(settled);
-      });
-    this.#settling.add(settled);
+    try {
+      await written;
+    } catch (error) {
+      this.#logger.error({ ...log, err: error }, 'recording a built-in failed');
+    }
   }
 
   #launch(command: Command, action: ActionConfig, context: ResultContext, replyTo?: string) {

@@ -1,10 +1,8 @@
 import {
   AgentTrustResponse,
-  CLOCK_TOLERANCE_SECONDS,
   describeIssues,
   safeParse,
-  verifyCredential,
-  verifyMessageWithClaims,
+  verifyMessage,
   type Cancel,
   type Command,
   type CredentialClaims,
@@ -16,8 +14,6 @@ import type { Logger } from '../logger.js';
 export const TRUST_REFRESH_INTERVAL_MS = 60 * 60 * 1_000;
 /** The trust endpoint answers from memory; ten seconds is a dead or unreachable service. */
 export const TRUST_FETCH_TIMEOUT_MS = 10_000;
-/** Apps renew credentials often; a thousand distinct live tokens is far beyond a real fleet. */
-const MAX_CACHED_CREDENTIALS = 1_000;
 const MAX_TRUST_RESPONSE_BYTES = 256 * 1_024;
 
 export interface TrustSnapshot {
@@ -33,21 +29,16 @@ export interface TrustSource {
   readonly basicAuth: () => Promise<{ readonly username: string; readonly password: string }>;
 }
 
-interface CachedCredential {
-  readonly claims: CredentialClaims;
-  readonly expiresAtMs: number;
-}
-
 /**
  * The agent's view of the trust root and its own groups, kept fresh from the auth-service,
- * and the verifier of signed commands. Verified credentials are cached by token until they
- * expire, so a burst of commands from one app costs one JWT verification.
+ * and the verifier of signed commands. `verifyMessage` remembers verified credentials by token
+ * and trust root, so a burst of commands from one app costs one JWT verification, and a
+ * replaced trust root is never served a credential verified under the old one.
  */
 export class TrustState {
   readonly #logger: Logger;
   readonly #source: TrustSource;
   #snapshot: TrustSnapshot;
-  #cache = new Map<string, CachedCredential>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(initial: TrustSnapshot, source: TrustSource, logger: Logger) {
@@ -106,70 +97,17 @@ export class TrustState {
     }
   }
 
-  /** Swaps in a new trust root and groups; cached credentials were checked against the old. */
+  /** Swaps in a new trust root and groups. */
   replace(snapshot: TrustSnapshot): void {
     this.#snapshot = snapshot;
-    this.#cache = new Map();
   }
 
   /** The agent's second gate: see `verifyMessage` in @beckon/shared. */
-  async verify(message: Command | Cancel): Promise<VerifyResult<CredentialClaims>> {
-    if (message.auth === undefined) {
-      return { ok: false, code: 'unsigned', message: 'message carries no signature envelope' };
-    }
-
-    const token = message.auth.credential;
-    const cached = this.#cachedClaims(token);
-    let claims: CredentialClaims;
-
-    if (cached === undefined) {
-      const checked = await verifyCredential(token, { trustRoot: this.#snapshot.trustRoot });
-
-      if (!checked.ok) {
-        return checked;
-      }
-
-      claims = checked.value;
-      this.#remember(token, claims);
-    } else {
-      claims = cached;
-    }
-
-    return verifyMessageWithClaims(message, claims, {
+  verify(message: Command | Cancel): Promise<VerifyResult<CredentialClaims>> {
+    return verifyMessage(message, {
+      trustRoot: this.#snapshot.trustRoot,
       agentId: this.#source.agentId,
       agentGroups: this.#snapshot.groups,
-    });
-  }
-
-  #cachedClaims(token: string): CredentialClaims | undefined {
-    const entry = this.#cache.get(token);
-
-    if (entry === undefined) {
-      return undefined;
-    }
-
-    if (Date.now() >= entry.expiresAtMs) {
-      this.#cache.delete(token);
-      return undefined;
-    }
-
-    return entry.claims;
-  }
-
-  #remember(token: string, claims: CredentialClaims): void {
-    if (this.#cache.size >= MAX_CACHED_CREDENTIALS) {
-      // Maps iterate in insertion order: drop the oldest.
-      const oldest = this.#cache.keys().next();
-
-      if (oldest.done !== true) {
-        this.#cache.delete(oldest.value);
-      }
-    }
-
-    // The same tolerance jwtVerify allowed, so the cache never outlives what it would accept.
-    this.#cache.set(token, {
-      claims,
-      expiresAtMs: (claims.exp + CLOCK_TOLERANCE_SECONDS) * 1_000,
     });
   }
 

@@ -8,6 +8,7 @@ import { exportJWK } from 'jose';
 import { benchAuthConfig, writeAuthConfig } from './auth-config.js';
 import { forkServer, type ForkedServer } from './processes.js';
 import { quietLogger } from './seed-directory.js';
+import { stopProcess } from './teardown.js';
 
 // The production setup for the agent-side benchmarks: a real auth-service (its own process,
 // SQLite), one app with a signing key and a grant on a group, and agents enrolled into that
@@ -162,12 +163,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       agents,
       folder,
       close: async () => {
-        await service.stop();
+        await stopProcess(service.child);
         await rm(folder, { recursive: true, force: true });
       },
     };
   } catch (error) {
-    await service.stop();
+    await stopProcess(service.child);
     await rm(folder, { recursive: true, force: true });
     throw error;
   }
