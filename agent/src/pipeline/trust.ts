@@ -10,6 +10,7 @@ import {
   type VerifyResult,
 } from '@beckon/shared';
 import type { Logger } from '../logger.js';
+import { httpGet } from '../net/http-get.js';
 
 export const TRUST_REFRESH_INTERVAL_MS = 60 * 60 * 1_000;
 /** The trust endpoint answers from memory; ten seconds is a dead or unreachable service. */
@@ -116,22 +117,17 @@ export class TrustState {
     url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/agent/trust`;
     const { username, password } = await this.#source.basicAuth();
     const basic = Buffer.from(`${username}:${password}`).toString('base64');
-    const response = await fetch(url, {
+    const answer = await httpGet(url, {
       headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(TRUST_FETCH_TIMEOUT_MS),
-      redirect: 'error',
+      timeoutMs: TRUST_FETCH_TIMEOUT_MS,
+      maxBytes: MAX_TRUST_RESPONSE_BYTES,
     });
-    const text = await response.text();
 
-    if (!response.ok) {
-      throw new Error(`GET ${url.pathname} answered HTTP ${response.status}`);
+    if (answer.status < 200 || answer.status > 299) {
+      throw new Error(`GET ${url.pathname} answered HTTP ${answer.status}`);
     }
 
-    if (Buffer.byteLength(text) > MAX_TRUST_RESPONSE_BYTES) {
-      throw new Error(`GET ${url.pathname} answered more than ${MAX_TRUST_RESPONSE_BYTES} bytes`);
-    }
-
-    const parsed = safeParse(AgentTrustResponse, JSON.parse(text) as unknown);
+    const parsed = safeParse(AgentTrustResponse, JSON.parse(answer.text) as unknown);
 
     if (!parsed.ok) {
       throw new Error(`GET ${url.pathname} answer is not valid: ${describeIssues(parsed.issues)}`);
