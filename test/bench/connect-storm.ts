@@ -152,7 +152,7 @@ export async function run(options: BenchOptions): Promise<void> {
     const threeStorms = async (pacing: Pacing, round: number): Promise<void> => {
       await stormOnce(pacing, 'no auth', round, ['open']);
 
-      // A fresh auth-service: nothing verified yet, every CONNECT runs the scrypt hash.
+      // A fresh auth-service: nothing verified yet, every CONNECT checks its secret's hash.
       await auth?.stop();
       auth = await forkServer('servers/auth-service.js', {
         args: [configPath],

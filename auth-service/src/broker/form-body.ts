@@ -244,5 +244,21 @@ function scratchFor(bytes: number): Buffer {
  * BadRequest for anything outside the plug's encoding.
  */
 export function decodePercent(value: string, what: string): string {
+  // A JWT is unreserved characters only: nothing to decode, so it is used as it came, without
+  // copying its ~700 bytes into a buffer and back on every jwt-backend request.
+  if (isPlainText(value)) {
+    return value;
+  }
+
   return decodeValue(Buffer.from(value, 'latin1'), 0, value.length, false, what);
+}
+
+function isPlainText(value: string): boolean {
+  for (let index = 0; index < value.length; index += 1) {
+    if (!isUnreserved(value.charCodeAt(index))) {
+      return false;
+    }
+  }
+
+  return true;
 }

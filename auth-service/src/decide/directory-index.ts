@@ -1,5 +1,7 @@
 import type { AclRule, DirectorySnapshot, Principal } from '../directory/types.js';
-import { PrincipalRules } from './principal-rules.js';
+import { PrincipalRules, RuleSet } from './principal-rules.js';
+
+const USERNAME_PLACEHOLDER = '%u';
 
 const NO_IDS: ReadonlySet<string> = new Set();
 
@@ -20,6 +22,9 @@ export class DirectoryIndex {
   readonly #ruleOrder = new Map<AclRule, number>();
   /** Filled on first use, one entry per principal seen: every rule that can apply to it. */
   readonly #preparedRules = new Map<string, PrincipalRules>();
+  /** Rules without `%u` for everybody and per group, prepared on first use and shared. */
+  #sharedForAll: RuleSet | undefined;
+  readonly #sharedForGroup = new Map<string, RuleSet>();
 
   constructor(snapshot: DirectorySnapshot) {
     this.revision = snapshot.revision;
@@ -80,11 +85,58 @@ export class DirectoryIndex {
     let prepared = this.#preparedRules.get(principal.id);
 
     if (prepared === undefined) {
-      prepared = new PrincipalRules(principal, this.#orderedRulesFor(principal));
+      prepared = this.#prepare(principal);
       this.#preparedRules.set(principal.id, prepared);
     }
 
     return prepared;
+  }
+
+  // Only rules of the principal's own and rules naming `%u` are prepared for it; every other
+  // rule is the same for everybody it applies to, so its set is shared. With 10,000 agents
+  // under 100 broker-wide rules, each first check of an agent would otherwise prepare them all.
+  #prepare(principal: Principal): PrincipalRules {
+    const own = new RuleSet();
+    const sets = [own];
+    const addOwn = (rule: AclRule): void => {
+      own.add(rule, this.#ruleOrder.get(rule) ?? 0, principal);
+    };
+
+    for (const rule of this.#rulesOfPrincipal.get(principal.id) ?? []) {
+      addOwn(rule);
+    }
+
+    this.#sharedForAll ??= this.#shared(this.#rulesOfAll, principal);
+    sets.push(this.#sharedForAll);
+    this.#rulesOfAll.filter(namesUser).forEach(addOwn);
+
+    for (const group of new Set(principal.groups)) {
+      const rules = this.#rulesOfGroup.get(group) ?? [];
+      let shared = this.#sharedForGroup.get(group);
+
+      if (shared === undefined) {
+        shared = this.#shared(rules, principal);
+        this.#sharedForGroup.set(group, shared);
+      }
+
+      sets.push(shared);
+      rules.filter(namesUser).forEach(addOwn);
+    }
+
+    return new PrincipalRules(sets);
+  }
+
+  // The rules without `%u`: they read the same whoever `principal` is.
+  #shared(rules: readonly AclRule[], principal: Principal): RuleSet {
+    const set = new RuleSet();
+
+    for (const rule of rules) {
+      if (!namesUser(rule)) {
+        set.add(rule, this.#ruleOrder.get(rule) ?? 0, principal);
+      }
+    }
+
+    return set;
   }
 
   #orderedRulesFor(principal: Principal): (readonly [AclRule, number])[] {
@@ -121,6 +173,10 @@ export class DirectoryIndex {
     addTo(this.#agentsOfApp, appId, agentId);
     addTo(this.#appsOfAgent, agentId, appId);
   }
+}
+
+function namesUser(rule: AclRule): boolean {
+  return rule.pattern.includes(USERNAME_PLACEHOLDER);
 }
 
 function groupAgents(principals: ReadonlyMap<string, Principal>): Map<string, Set<string>> {

@@ -2,10 +2,11 @@ import type { AclAccess, AclRule, Principal } from '../directory/types.js';
 import { expandPattern, type RuleHit } from './acl-rules.js';
 import { levelsOf } from './topic-match.js';
 
-// The extra ACL rules of one principal, prepared once for the checks it will make: `%u` filled
-// in, each pattern split into levels, and the rules sorted by effect and access and found by
-// the topic's first level. A cold check then looks only at the few rules that can match instead
-// of expanding and splitting every rule of the principal again.
+// The extra ACL rules, prepared once for the checks they answer: `%u` filled in, each pattern
+// split into levels, and the rules kept by effect and access and found by the topic's first
+// level. A cold check then looks only at the few rules that can match instead of expanding and
+// splitting every rule of the principal again; rules shared by many principals are prepared
+// once for all of them.
 
 const SINGLE = '+';
 const MULTI = '#';
@@ -87,31 +88,49 @@ function tables(): Tables {
   return { read: new RuleTable(), write: new RuleTable(), subscribe: new RuleTable() };
 }
 
-export class PrincipalRules {
+/** Rules prepared for matching, kept by effect and access. */
+export class RuleSet {
   readonly #allow = tables();
   readonly #deny = tables();
 
   /**
-   * `rules` are those whose subject covers the principal, in directory order with their
-   * positions. A pattern that is no usable filter once `%u` is filled in is left out, as it
-   * could never hit.
+   * Adds a rule as it applies to `principal` (`%u` filled in). A pattern that is no usable
+   * filter then is left out, as it could never hit.
    */
-  constructor(principal: Principal, rules: readonly (readonly [AclRule, number])[]) {
-    for (const [rule, order] of rules) {
-      const pattern = expandPattern(rule, principal);
+  add(rule: AclRule, order: number, principal: Principal): void {
+    const pattern = expandPattern(rule, principal);
 
-      if (pattern === undefined) {
-        continue;
-      }
+    if (pattern === undefined) {
+      return;
+    }
 
-      const prepared: PreparedRule = { id: rule.id, order, levels: levelsOf(pattern) };
-      const byAccess = rule.effect === 'allow' ? this.#allow : this.#deny;
+    const prepared: PreparedRule = { id: rule.id, order, levels: levelsOf(pattern) };
+    const byAccess = rule.effect === 'allow' ? this.#allow : this.#deny;
 
-      for (const access of new Set(rule.access)) {
-        byAccess[access].add(prepared);
-      }
+    for (const access of new Set(rule.access)) {
+      byAccess[access].add(prepared);
     }
   }
+
+  first(
+    effect: AclRule['effect'],
+    access: AclAccess,
+    topicLevels: readonly string[],
+    hits: RuleHit,
+  ): PreparedRule | undefined {
+    const byAccess = effect === 'allow' ? this.#allow : this.#deny;
+
+    return byAccess[access].first(topicLevels, hits);
+  }
+}
+
+/**
+ * Every rule that can apply to one principal, as a few rule sets: those shared by everybody
+ * or by one of its groups (prepared once, whoever asks first), and its own (its rules, and
+ * shared rules naming `%u`, filled in for it). The earliest hit among them decides.
+ */
+export class PrincipalRules {
+  constructor(readonly sets: readonly RuleSet[]) {}
 
   /** The id of the earliest rule of this effect and access that hits the topic. */
   first(
@@ -120,8 +139,16 @@ export class PrincipalRules {
     topicLevels: readonly string[],
     hits: RuleHit,
   ): string | undefined {
-    const byAccess = effect === 'allow' ? this.#allow : this.#deny;
+    let earliest: PreparedRule | undefined;
 
-    return byAccess[access].first(topicLevels, hits)?.id;
+    for (const set of this.sets) {
+      const hit = set.first(effect, access, topicLevels, hits);
+
+      if (hit !== undefined && (earliest === undefined || hit.order < earliest.order)) {
+        earliest = hit;
+      }
+    }
+
+    return earliest?.id;
   }
 }
