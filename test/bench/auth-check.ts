@@ -8,7 +8,8 @@ import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
 import { createBenchStore, type StoreKind } from './lib/bench-stores.js';
 import { appSubscriptions, distinctChecks, toRequests, type AclCheck } from './lib/check-sets.js';
 import { encodeRequests, type LoadPlan, type LoadReport } from './lib/http-loadgen.js';
-import { forkServer, runLoadInChild, type ForkedServer } from './lib/processes.js';
+import { PAUSES_REQUEST, type ServerPauses } from './lib/server-pauses.js';
+import { ask, forkServer, runLoadInChild, type ForkedServer } from './lib/processes.js';
 import { assertMatchesCapture } from './lib/plug-request.js';
 import { readCpuMs } from './lib/proc-stats.js';
 import { print, writeResult } from './lib/results.js';
@@ -58,6 +59,8 @@ interface RunFigures {
   readonly meanSendLagMs: number;
   /** CPU time the server process used per request it answered (user + system). */
   readonly serverCpuUsPerRequest: number;
+  /** What stalled the server over the measured slices (longest of any slice, GC total summed). */
+  readonly pauses: ServerPauses;
 }
 
 /** A server's figures at saturation and at the fixed offered load. */
@@ -82,6 +85,7 @@ interface ConfigFigures {
 interface Slice {
   readonly report: LoadReport;
   readonly serverCpuMs: number;
+  readonly pauses: ServerPauses;
 }
 
 function median(values: readonly number[]): number {
@@ -116,6 +120,13 @@ function pooled(slices: readonly Slice[], cold: boolean): RunFigures {
     meanSendLagMs:
       slices.reduce((sum, slice) => sum + slice.report.meanSendLagMs, 0) / slices.length,
     serverCpuUsPerRequest: (cpuMs * 1_000) / Math.max(1, sent),
+    pauses: {
+      gcCount: slices.reduce((sum, slice) => sum + slice.pauses.gcCount, 0),
+      gcTotalMs: slices.reduce((sum, slice) => sum + slice.pauses.gcTotalMs, 0),
+      gcLongestMs: Math.max(0, ...slices.map((slice) => slice.pauses.gcLongestMs)),
+      loopDelayMaxMs: Math.max(0, ...slices.map((slice) => slice.pauses.loopDelayMaxMs)),
+      loopDelayP99Ms: Math.max(0, ...slices.map((slice) => slice.pauses.loopDelayP99Ms)),
+    },
   };
 }
 
@@ -150,9 +161,13 @@ async function slice(
     durationMs: timing.durationMs,
   };
   const cpuBefore = await readCpuMs(server.pid);
+  // Asked before the load to start the count afresh (the warm-up's pauses count too: it is
+  // part of the slice's time on the server).
+  await ask(server.child, { type: PAUSES_REQUEST });
   const report = await runLoadInChild(plan);
+  const pauses = await ask<ServerPauses>(server.child, { type: PAUSES_REQUEST });
 
-  return { report, serverCpuMs: (await readCpuMs(server.pid)) - cpuBefore };
+  return { report, serverCpuMs: (await readCpuMs(server.pid)) - cpuBefore, pauses };
 }
 
 /**
@@ -368,6 +383,8 @@ function row(label: readonly string[], half: PairHalf, ratios: readonly string[]
     formatMs(fixed.summary.p50),
     formatMs(fixed.summary.p99),
     formatMs(fixed.summary.p999),
+    formatMs(fixed.pauses.gcLongestMs),
+    formatMs(fixed.pauses.loopDelayMaxMs),
     ...ratios,
     String(non200(fixed)),
     String(saturation.summary.errors + fixed.summary.errors),
@@ -389,6 +406,8 @@ function render(configs: readonly ConfigFigures[]): string {
     'fixed p50',
     'fixed p99',
     'fixed p99.9',
+    'fixed GC max',
+    'fixed loop max',
     'req/s ratio',
     'p99 ratio',
     'CPU ratio',

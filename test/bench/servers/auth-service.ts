@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AuthServiceConfig, startAuthService } from '@beckon/auth-service';
 import { pino } from 'pino';
+import { reportServerPauses } from '../lib/server-pauses.js';
 
 // The auth-service under test in a process of its own, started from a config file (argv[2]).
 // It reports its ports over IPC once all three listeners are up; SIGTERM stops it cleanly (so a
@@ -10,6 +11,8 @@ async function main(configPath: string): Promise<void> {
   const config = AuthServiceConfig.parse(JSON.parse(await readFile(configPath, 'utf8')));
   const logger = pino({ level: config.logLevel });
   const service = await startAuthService({ config, logger, handleSignals: true });
+
+  reportServerPauses();
 
   process.send?.({ port: service.ports.broker, ports: service.ports });
   await service.closed;

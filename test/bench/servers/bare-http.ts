@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { reportServerPauses } from '../lib/server-pauses.js';
 
 // The baseline: the least any node:http service can do for the plug's request. It reads the
 // body (as the auth-service must) and answers 200 with an empty body.
@@ -10,6 +11,7 @@ const server = createServer((request, response) => {
   });
 });
 
+reportServerPauses();
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.send?.({ port: typeof address === 'object' && address !== null ? address.port : 0 });
