@@ -1,8 +1,8 @@
 import * as shared from '@beckon/shared';
-import { startMosquitto, type RunningMosquitto } from '@beckon/test-support';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Observer, removeDir, startTestAgent, type TestAgent } from './support/harness.js';
-import { createTestTrust, unsignedCommand, type TestApp } from './support/signing.js';
+import type { Observer } from './support/harness.js';
+import { startAgentScene, type AgentScene } from './support/scene.js';
+import { unsignedCommand, type TestApp } from './support/signing.js';
 
 // Counts how often an argument schema is compiled from its specs.
 vi.mock('@beckon/shared', async (importOriginal) => {
@@ -14,25 +14,18 @@ vi.mock('@beckon/shared', async (importOriginal) => {
 const AGENT = 'agent-1';
 const COMMANDS = 6;
 
-let broker: RunningMosquitto;
-let app: TestApp;
-let harness: TestAgent;
+let scene: AgentScene;
 let observer: Observer;
+let app: TestApp;
 
 beforeAll(async () => {
-  broker = await startMosquitto();
-  const trust = await createTestTrust();
-  app = await trust.app('app-1', [{ agents: [AGENT] }]);
-  observer = await Observer.connect(broker);
-  harness = await startTestAgent({ broker, trustRoot: trust.trustRoot });
-  await observer.status('online');
+  scene = await startAgentScene();
+  ({ observer } = scene);
+  app = await scene.trust.app('app-1', [{ agents: [AGENT] }]);
 });
 
 afterAll(async () => {
-  await harness.agent.stop('test over');
-  await observer.close();
-  await removeDir(harness.dir);
-  await broker.dispose();
+  await scene.close();
 });
 
 describe('argument schemas', () => {

@@ -1,8 +1,8 @@
-import { startMosquitto, type RunningMosquitto } from '@beckon/test-support';
+import type { RunningMosquitto } from '@beckon/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Observer, removeDir, startTestAgent, type TestAgent } from './support/harness.js';
+import { Observer, type TestAgent } from './support/harness.js';
+import { startAgentScene, type AgentScene } from './support/scene.js';
 import {
-  createTestTrust,
   unsignedCancel,
   unsignedCommand,
   type TestApp,
@@ -11,28 +11,23 @@ import {
 
 const AGENT = 'agent-1';
 
+let scene: AgentScene;
 let broker: RunningMosquitto;
 let trust: TestTrust;
+let observer: Observer;
+let harness: TestAgent;
 let app: TestApp;
 let other: TestApp;
-let harness: TestAgent;
-let observer: Observer;
 
 beforeAll(async () => {
-  broker = await startMosquitto();
-  trust = await createTestTrust();
+  scene = await startAgentScene();
+  ({ broker, trust, observer, harness } = scene);
   app = await trust.app('app-1', [{ agents: [AGENT] }]);
   other = await trust.app('app-2', [{ groups: ['web'] }]);
-  observer = await Observer.connect(broker);
-  harness = await startTestAgent({ broker, trustRoot: trust.trustRoot });
-  await observer.status('online');
 });
 
 afterAll(async () => {
-  await harness.agent.stop('test over');
-  await observer.close();
-  await removeDir(harness.dir);
-  await broker.dispose();
+  await scene.close();
 });
 
 describe('a verified command', () => {

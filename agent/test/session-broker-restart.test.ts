@@ -1,32 +1,28 @@
-import { startMosquitto, type RunningMosquitto } from '@beckon/test-support';
+import type { RunningMosquitto } from '@beckon/test-support';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Observer, removeDir, startTestAgent, type TestAgent } from './support/harness.js';
-import { createTestTrust, unsignedCommand, type TestApp } from './support/signing.js';
+import type { Observer, TestAgent } from './support/harness.js';
+import { startAgentScene, type AgentScene } from './support/scene.js';
+import { unsignedCommand, type TestApp } from './support/signing.js';
 
 const AGENT = 'agent-1';
 const COMMANDS = 100;
 const RESTART_AFTER = [30, 65];
 const RESTART_TEST_TIMEOUT_MS = 60_000;
 
+let scene: AgentScene;
 let broker: RunningMosquitto;
-let app: TestApp;
-let harness: TestAgent;
 let observer: Observer;
+let harness: TestAgent;
+let app: TestApp;
 
 beforeAll(async () => {
-  broker = await startMosquitto({ persistence: true });
-  const trust = await createTestTrust();
-  app = await trust.app('app-1', [{ agents: [AGENT] }]);
-  observer = await Observer.connect(broker, { persistentId: 'restart-observer' });
-  harness = await startTestAgent({ broker, trustRoot: trust.trustRoot });
-  await observer.status('online');
+  scene = await startAgentScene({ persistence: true, observerId: 'restart-observer' });
+  ({ broker, observer, harness } = scene);
+  app = await scene.trust.app('app-1', [{ agents: [AGENT] }]);
 });
 
 afterAll(async () => {
-  await harness.agent.stop('test over');
-  await observer.close();
-  await removeDir(harness.dir);
-  await broker.dispose();
+  await scene.close();
 });
 
 it(
