@@ -105,6 +105,16 @@ async function startWith(
   return running;
 }
 
+/** Gives `id` a new secret, as a rotation through the admin API would. */
+function rotateSecret(directory: MemoryDirectory, id: string, secret: string): void {
+  directory.update((current) => ({
+    ...current,
+    principals: (current.principals ?? []).map((principal) =>
+      principal.id === id ? { ...principal, secret } : principal,
+    ),
+  }));
+}
+
 function agents(): MemoryDirectory {
   return new MemoryDirectory({
     principals: [
@@ -333,12 +343,7 @@ describe('directory changes', () => {
     const service = await start(directory);
     expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
 
-    directory.update((current) => ({
-      ...current,
-      principals: (current.principals ?? []).map((principal) =>
-        principal.id === 'agent-a' ? { ...principal, secret: 'rotated-secret' } : principal,
-      ),
-    }));
+    rotateSecret(directory, 'agent-a', 'rotated-secret');
 
     expect(await login(service, 'agent-a', 'right-secret-a')).toBe(403);
     expect(await login(service, 'agent-a', 'rotated-secret')).toBe(200);
@@ -375,12 +380,7 @@ describe('directory changes', () => {
     expect(await login(service, 'agent-a', 'right-secret-a')).toBe(200);
     expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
 
-    directory.update((current) => ({
-      ...current,
-      principals: (current.principals ?? []).map((principal) =>
-        principal.id === 'agent-a' ? { ...principal, secret: 'rotated-secret' } : principal,
-      ),
-    }));
+    rotateSecret(directory, 'agent-a', 'rotated-secret');
 
     expect(await login(service, 'agent-b', 'right-secret-b')).toBe(200);
     expect(directory.verifyCalls).toBe(2);
