@@ -1,3 +1,4 @@
+import { isUnreserved } from '../http/unreserved.js';
 import { BadRequest } from './bad-request.js';
 
 // A strict parser for `application/x-www-form-urlencoded` bodies as the auth plugins write them.
@@ -22,18 +23,6 @@ export interface FormSyntax {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function isUnreserved(byte: number): boolean {
-  return (
-    (byte >= 0x30 && byte <= 0x39) ||
-    (byte >= 0x41 && byte <= 0x5a) ||
-    (byte >= 0x61 && byte <= 0x7a) ||
-    byte === 0x2d ||
-    byte === 0x2e ||
-    byte === 0x5f ||
-    byte === TILDE
-  );
-}
 
 function hexValue(byte: number | undefined): number {
   if (byte === undefined) {

@@ -1,19 +1,9 @@
+import { isUnreserved } from '../http/unreserved.js';
+
 // mosquitto-auth-plug encodes values byte-wise (libcurl's curl_easy_escape): every byte of the
 // UTF-8 text outside `A-Z a-z 0-9 - . _ ~` becomes `%XX` in upper-case hex; a space is `%20`.
 
 const HEX = '0123456789ABCDEF';
-
-function isUnreserved(byte: number): boolean {
-  return (
-    (byte >= 0x30 && byte <= 0x39) ||
-    (byte >= 0x41 && byte <= 0x5a) ||
-    (byte >= 0x61 && byte <= 0x7a) ||
-    byte === 0x2d ||
-    byte === 0x2e ||
-    byte === 0x5f ||
-    byte === 0x7e
-  );
-}
 
 export function percentEncode(value: string): string {
   let encoded = '';
