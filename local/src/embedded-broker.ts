@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ACCESS, type BrokerAuthChecks, type CheckAnswer } from './broker-auth.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { ReadCache } from './read-cache.js';
-import { topicMatches } from './topic-match.js';
+import { FilterIndex, RetainedIndex } from './topic-index.js';
 
 /**
  * Where a denied publish is sent instead of being delivered. Mosquitto answers a denied QoS 1
@@ -52,7 +52,7 @@ export interface EmbeddedBroker {
 interface Persistence {
   subscriptionsByTopic(topic: string): Promise<readonly { clientId: string }[]>;
   outgoingStream(client: Client): AsyncIterable<{ topic?: string; cmd?: string }>;
-  createRetainedStreamCombi(patterns: string[]): AsyncIterable<{ topic: string }>;
+  storeRetained(packet: { topic: string; payload: Buffer | string }): Promise<void>;
 }
 
 function unavailable(message: string): AuthenticateError {
@@ -61,6 +61,29 @@ function unavailable(message: string): AuthenticateError {
   const returnCode = SERVER_UNAVAILABLE as AuthenticateError['returnCode'];
 
   return Object.assign(new Error(message), { returnCode });
+}
+
+/**
+ * Keeps `index` in step with the retained messages Aedes stores, so a subscription's retained
+ * messages are found without scanning them all. A topic is indexed before its message is
+ * stored and unindexed only after its removal, so a subscription checked meanwhile asks about
+ * one topic too many rather than one too few (a retained message without a fetched read
+ * decision would not be delivered).
+ */
+function followRetained(persistence: Persistence, index: RetainedIndex): void {
+  const store = persistence.storeRetained.bind(persistence);
+
+  persistence.storeRetained = async (packet) => {
+    if (packet.payload.length === 0) {
+      await store(packet);
+      index.delete(packet.topic);
+
+      return;
+    }
+
+    index.add(packet.topic);
+    await store(packet);
+  };
 }
 
 /**
@@ -74,9 +97,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const logins = new ConcurrencyLimit(options.maxConcurrentLogins ?? DEFAULT_MAX_CONCURRENT_LOGINS);
   const usernames = new Map<string, string>();
   // Aedes keeps clean sessions' subscriptions out of its persistence, so they are tracked here.
-  const liveFilters = new Map<string, Set<string>>();
+  const liveFilters = new FilterIndex();
+  const retained = new RetainedIndex();
   const aedes = await Aedes.createBroker({ maxClientsIdLength: MAX_CLIENT_ID_LENGTH });
   const persistence = (aedes as unknown as { persistence: Persistence }).persistence;
+  followRetained(persistence, retained);
 
   async function fetchRead(username: string, topic: string): Promise<void> {
     if (!reads.has(username, topic)) {
@@ -100,13 +125,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       addClient(clientId);
     }
 
-    for (const [clientId, filters] of liveFilters) {
-      for (const filter of filters) {
-        if (topicMatches(filter, topic)) {
-          addClient(clientId);
-          break;
-        }
-      }
+    for (const clientId of liveFilters.clientsMatching(topic)) {
+      addClient(clientId);
     }
 
     await Promise.all([...names].map((username) => fetchRead(username, topic)));
@@ -126,14 +146,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
 
   async function prefetchRetained(filter: string, username: string): Promise<void> {
-    const topics: string[] = [];
+    // One more than the limit tells whether the limit cut anything off.
+    const topics = retained.topicsMatching(filter, MAX_RETAINED_PREFETCH + 1);
 
-    for await (const packet of persistence.createRetainedStreamCombi([filter])) {
-      if (topics.length >= MAX_RETAINED_PREFETCH) {
-        logger.warn({ username, filter }, 'retained prefetch limit reached');
-        break;
-      }
-      topics.push(packet.topic);
+    if (topics.length > MAX_RETAINED_PREFETCH) {
+      logger.warn({ username, filter }, 'retained prefetch limit reached');
+      topics.length = MAX_RETAINED_PREFETCH;
     }
 
     await Promise.all(topics.map((topic) => fetchRead(username, topic)));
@@ -252,23 +270,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   };
 
   aedes.on('subscribe', (subscriptions, client) => {
-    const filters = liveFilters.get(client.id) ?? new Set<string>();
-
     for (const { topic } of subscriptions) {
-      filters.add(topic);
+      liveFilters.add(client.id, topic);
     }
-    liveFilters.set(client.id, filters);
   });
 
   aedes.on('unsubscribe', (topics, client) => {
     for (const topic of topics) {
-      liveFilters.get(client.id)?.delete(topic);
+      liveFilters.delete(client.id, topic);
     }
   });
 
   aedes.on('clientDisconnect', (client) => {
     usernames.delete(client.id);
-    liveFilters.delete(client.id);
+    liveFilters.deleteClient(client.id);
   });
 
   const server: Server = createServer((socket: Socket) => {

@@ -223,6 +223,44 @@ describe('embedded broker asking the auth-service', () => {
     expect(seen).toEqual(['status/a1=online']);
   });
 
+  it('asks about no retained message once it is cleared with an empty payload', async () => {
+    checks.allow('bob', ACCESS.write, 'status/a1', 'status/a2');
+    checks.allow('alice', ACCESS.subscribe, 'status/+');
+    checks.allow('alice', ACCESS.read, 'status/a1', 'status/a2');
+    const bob = await connect('bob');
+    await bob.publishAsync('status/a1', 'online', { qos: 1, retain: true });
+    await bob.publishAsync('status/a2', 'online', { qos: 1, retain: true });
+    await bob.publishAsync('status/a1', '', { qos: 1, retain: true });
+
+    const alice = await connect('alice');
+    const seen = collect(alice);
+    const delivered = nextMessage(alice);
+    await alice.subscribeAsync('status/+', { qos: 1 });
+    await delivered;
+
+    expect(seen).toEqual(['status/a2=online']);
+    expect(checks.asked).toContain('acl alice 1 status/a2');
+    expect(checks.asked).not.toContain('acl alice 1 status/a1');
+  });
+
+  it('stops asking about a subscriber once it unsubscribes', async () => {
+    checks.allow('alice', ACCESS.subscribe, 'agents/+/results');
+    checks.allow('alice', ACCESS.read, 'agents/a1/results');
+    checks.allow('bob', ACCESS.write, 'agents/a1/results');
+    const alice = await connect('alice');
+    await alice.subscribeAsync('agents/+/results', { qos: 1 });
+    const bob = await connect('bob');
+    await bob.publishAsync('agents/a1/results', 'one', { qos: 1 });
+
+    expect(checks.asked).toContain('acl alice 1 agents/a1/results');
+
+    await alice.unsubscribeAsync('agents/+/results');
+    checks.asked.length = 0;
+    await bob.publishAsync('agents/a2/results', 'two', { qos: 1 });
+
+    expect(checks.asked).toEqual(['acl bob 2 agents/a2/results']);
+  });
+
   it('delivers messages queued for a persistent session when it returns', async () => {
     checks.allow('alice', ACCESS.subscribe, 'inbox/alice');
     checks.allow('alice', ACCESS.read, 'inbox/alice');
