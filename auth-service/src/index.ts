@@ -45,6 +45,7 @@ export {
   type PlugClientOptions,
   type PlugParams,
 } from './plug-client/plug-client.js';
+export { GoAuthClient, type GoAuthClientOptions } from './plug-client/go-auth-client.js';
 export { percentEncode } from './plug-client/percent-encode.js';
 export {
   BROKER_BACKENDS,

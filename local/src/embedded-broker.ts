@@ -103,21 +103,22 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const persistence = (aedes as unknown as { persistence: Persistence }).persistence;
   followRetained(persistence, retained);
 
-  async function fetchRead(username: string, topic: string): Promise<void> {
+  async function fetchRead(username: string, topic: string, clientId: string): Promise<void> {
     if (!reads.has(username, topic)) {
-      reads.set(username, topic, await checks.checkAcl(username, topic, ACCESS.read));
+      reads.set(username, topic, await checks.checkAcl(username, topic, ACCESS.read, clientId));
     }
   }
 
   // Before a message is routed, ask about every connected subscriber that would receive it.
   async function prefetchSubscribers(topic: string): Promise<void> {
     const stored = await persistence.subscriptionsByTopic(topic);
-    const names = new Set<string>();
+    // Read decisions are per username; the first client id seen stands for its others.
+    const names = new Map<string, string>();
     const addClient = (clientId: string): void => {
       const username = usernames.get(clientId);
 
-      if (username !== undefined) {
-        names.add(username);
+      if (username !== undefined && !names.has(username)) {
+        names.set(username, clientId);
       }
     };
 
@@ -129,7 +130,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       addClient(clientId);
     }
 
-    await Promise.all([...names].map((username) => fetchRead(username, topic)));
+    await Promise.all(
+      [...names].map(([username, clientId]) => fetchRead(username, topic, clientId)),
+    );
   }
 
   // Messages queued for a persistent session are delivered right after it reconnects.
@@ -142,10 +145,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       }
     }
 
-    await Promise.all([...topics].map((topic) => fetchRead(username, topic)));
+    await Promise.all([...topics].map((topic) => fetchRead(username, topic, client.id)));
   }
 
-  async function prefetchRetained(filter: string, username: string): Promise<void> {
+  async function prefetchRetained(filter: string, client: Client, username: string): Promise<void> {
     // One more than the limit tells whether the limit cut anything off.
     const topics = retained.topicsMatching(filter, MAX_RETAINED_PREFETCH + 1);
 
@@ -154,7 +157,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       topics.length = MAX_RETAINED_PREFETCH;
     }
 
-    await Promise.all(topics.map((topic) => fetchRead(username, topic)));
+    await Promise.all(topics.map((topic) => fetchRead(username, topic, client.id)));
   }
 
   function onAnswerError(step: string, username: string, err: unknown): void {
@@ -174,7 +177,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     }
 
     logins
-      .run(() => checks.authenticate(username, password.toString('utf8')))
+      .run(() => checks.authenticate(username, password.toString('utf8'), client.id))
       .then(async (answer: CheckAnswer) => {
         switch (answer) {
           case 'yes':
@@ -199,13 +202,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   aedes.authorizePublish = (client, packet, done) => {
     const username = client === null ? undefined : usernames.get(client.id);
 
-    if (username === undefined || packet.topic.startsWith('$')) {
+    if (client === null || username === undefined || packet.topic.startsWith('$')) {
       done(new Error('publish refused'));
       return;
     }
 
     checks
-      .checkAcl(username, packet.topic, ACCESS.write)
+      .checkAcl(username, packet.topic, ACCESS.write, client.id)
       .then(async (answer) => {
         switch (answer) {
           case 'yes':
@@ -238,11 +241,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     }
 
     checks
-      .checkAcl(username, subscription.topic, ACCESS.subscribe)
+      .checkAcl(username, subscription.topic, ACCESS.subscribe, client.id)
       .then(async (answer) => {
         switch (answer) {
           case 'yes':
-            await prefetchRetained(subscription.topic, username);
+            await prefetchRetained(subscription.topic, client, username);
             done(null, subscription);
             return;
           case 'no':

@@ -11,9 +11,11 @@ import { prepareSecrets, quietLogger, seedDirectory } from './lib/seed-directory
 import { formatMs, ratio, summarise, table } from './lib/stats.js';
 
 // Benchmark 2: 2,000 simulated agents (MQTT.js, one process) connect, subscribe to their
-// commands topic and publish their retained status through the embedded Aedes broker, once
-// asking the auth-service every question over the plug's requests and once with allow-all
-// hooks. There is no Mosquitto with the auth plugin on this machine, so Aedes stands in.
+// commands topic and publish their retained status through the embedded Aedes broker, asking
+// the auth-service every question as mosquitto-go-auth does (the plugin in Beckon's broker
+// image: kept-alive connections), as mosquitto-auth-plug does (a new connection per request),
+// and with allow-all hooks. There is no Mosquitto with an auth plugin on this machine, so
+// Aedes stands in.
 
 export const NAME = 'connect-storm';
 
@@ -29,13 +31,17 @@ const QUICK_ROUNDS = 1;
 const PACED_PENDING = 100;
 const GOAL_RATIO = 1.3;
 
-type Mode = 'no auth' | 'auth, cold credential cache' | 'auth, warm credential cache';
+type Plugin = 'go-auth' | 'plug';
+type Mode = 'no auth' | `${Plugin}, cold credential cache` | `${Plugin}, warm credential cache`;
 type Pacing = 'paced' | 'all at once';
 
+const PLUGINS: readonly Plugin[] = ['go-auth', 'plug'];
 const MODES: readonly Mode[] = [
   'no auth',
-  'auth, cold credential cache',
-  'auth, warm credential cache',
+  ...PLUGINS.flatMap((plugin) => [
+    `${plugin}, cold credential cache` as const,
+    `${plugin}, warm credential cache` as const,
+  ]),
 ];
 
 interface Storm {
@@ -149,25 +155,28 @@ export async function run(options: BenchOptions): Promise<void> {
       }
     };
 
-    const threeStorms = async (pacing: Pacing, round: number): Promise<void> => {
+    const roundOfStorms = async (pacing: Pacing, round: number): Promise<void> => {
       await stormOnce(pacing, 'no auth', round, ['open']);
 
-      // A fresh auth-service: nothing verified yet, every CONNECT checks its secret's hash.
-      await auth?.stop();
-      auth = await forkServer('servers/auth-service.js', {
-        args: [configPath],
-        profileAs: 'auth-service-storm',
-      });
-      await stormOnce(pacing, 'auth, cold credential cache', round, ['auth', String(auth.port)]);
-      // The broker restarts, the auth-service keeps running: the storm after a broker restart.
-      await stormOnce(pacing, 'auth, warm credential cache', round, ['auth', String(auth.port)]);
+      for (const plugin of PLUGINS) {
+        // A fresh auth-service: nothing verified yet, every CONNECT checks its secret's hash.
+        await auth?.stop();
+        auth = await forkServer('servers/auth-service.js', {
+          args: [configPath],
+          profileAs: 'auth-service-storm',
+        });
+        const args = [plugin, String(auth.port)];
+        await stormOnce(pacing, `${plugin}, cold credential cache`, round, args);
+        // The broker restarts, the auth-service keeps running: the storm after a broker restart.
+        await stormOnce(pacing, `${plugin}, warm credential cache`, round, args);
+      }
     };
 
     for (let round = 1; round <= rounds; round += 1) {
-      await threeStorms('paced', round);
+      await roundOfStorms('paced', round);
     }
 
-    await threeStorms('all at once', 1);
+    await roundOfStorms('all at once', 1);
 
     const medians = [
       ...summariseStorms(storms, 'paced'),

@@ -1,0 +1,209 @@
+import { Agent, request as httpRequest } from 'node:http';
+import { isUnreserved } from '../http/unreserved.js';
+import type { PlugAcc, PlugAnswer } from './plug-client.js';
+
+// A client that asks an auth service as mosquitto-go-auth's `http` backend does, the plugin in
+// Beckon's broker image (deploy/mosquitto/mosquitto.conf): a JSON (or form) body with the
+// fields in Go's sorted map order, one http.Client for the plugin's life, so connections are
+// kept alive and reused (Go keeps at most two idle ones per host), and an answer read from the
+// status and, in the json and text response modes, the body. The benchmarks and the deploy
+// tests use it to stand in for the plugin, which cannot run here.
+
+/** The `auth_opt_http_*` settings of the go-auth http backend, in its own terms. */
+export interface GoAuthClientOptions {
+  /** `http_host` */
+  readonly host: string;
+  /** `http_port` */
+  readonly port: number;
+  /** `http_getuser_uri`, `http_superuser_uri` (absent: no superuser check), `http_aclcheck_uri` */
+  readonly uris: {
+    readonly getuser: string;
+    readonly superuser?: string;
+    readonly aclcheck: string;
+  };
+  /** `http_params_mode`; the plugin's default is json. */
+  readonly paramsMode?: 'json' | 'form';
+  /** `http_response_mode`; the plugin's default is status. */
+  readonly responseMode?: 'status' | 'json' | 'text';
+  /** `http_method`; the plugin's default is POST (form mode only with POST or PUT). */
+  readonly method?: 'POST' | 'GET' | 'PUT';
+  /** `http_timeout` in seconds for a whole request; the plugin's default is 5. */
+  readonly timeoutSeconds?: number;
+  /** `http_user_agent` */
+  readonly userAgent?: string;
+}
+
+/** Go's http.DefaultMaxIdleConnsPerHost: idle connections kept per host for reuse. */
+const GO_IDLE_CONNECTIONS = 2;
+const GO_AUTH_DEFAULT_TIMEOUT_S = 5;
+const MILLIS_PER_SECOND = 1_000;
+const DEFAULT_USER_AGENT = 'mosquitto';
+/** Go's encoding/json escapes these in strings (HTML safety, JavaScript line terminators). */
+const GO_ESCAPED = /[<>&\u2028\u2029]/g;
+const HEX = '0123456789ABCDEF';
+
+type Field = readonly [string, string | number];
+
+export class GoAuthClient {
+  readonly #options: GoAuthClientOptions;
+  readonly #agent = new Agent({ keepAlive: true, maxFreeSockets: GO_IDLE_CONNECTIONS });
+
+  constructor(options: GoAuthClientOptions) {
+    if ((options.paramsMode ?? 'json') === 'form' && options.method === 'GET') {
+      throw new TypeError('go-auth sends form params only with POST or PUT, not GET');
+    }
+
+    this.#options = options;
+  }
+
+  /** A CONNECT: the getuser request with the client's credentials and client id. */
+  authenticate(username: string, password: string, clientId = ''): Promise<PlugAnswer> {
+    return this.#ask(this.#options.uris.getuser, [
+      ['clientid', clientId],
+      ['password', password],
+      ['username', username],
+    ]);
+  }
+
+  /**
+   * An ACL check as the plugin makes it: the superuser request when a superuser URI is set (a
+   * yes ends it), then the acl request. A no after a superuser error is an error.
+   */
+  async checkAcl(
+    username: string,
+    topic: string,
+    acc: PlugAcc,
+    clientId = '',
+  ): Promise<PlugAnswer> {
+    const superuserUri = this.#options.uris.superuser;
+    const superuser =
+      superuserUri === undefined ? 'no' : await this.#ask(superuserUri, [['username', username]]);
+
+    if (superuser === 'yes') {
+      return 'yes';
+    }
+
+    const acl = await this.#ask(this.#options.uris.aclcheck, [
+      ['acc', acc],
+      ['clientid', clientId],
+      ['topic', topic],
+      ['username', username],
+    ]);
+
+    return acl === 'no' && superuser === 'error' ? 'error' : acl;
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #ask(path: string, fields: readonly Field[]): Promise<PlugAnswer> {
+    const form = this.#options.paramsMode === 'form';
+    const body = Buffer.from(form ? goForm(fields) : goJson(fields), 'utf8');
+    const timeoutMs =
+      (this.#options.timeoutSeconds ?? GO_AUTH_DEFAULT_TIMEOUT_S) * MILLIS_PER_SECOND;
+
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (answer: PlugAnswer): void => {
+        if (!settled) {
+          settled = true;
+          resolve(answer);
+        }
+      };
+
+      const outgoing = httpRequest(
+        {
+          agent: this.#agent,
+          host: this.#options.host,
+          port: this.#options.port,
+          method: this.#options.method ?? 'POST',
+          path,
+          timeout: timeoutMs,
+          headers: {
+            'user-agent': this.#options.userAgent ?? DEFAULT_USER_AGENT,
+            'content-length': body.length,
+            'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
+            'accept-encoding': 'gzip',
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', () => settle('error'));
+          // The whole body is read, as the plugin does, so the connection can be reused.
+          response.on('end', () => {
+            settle(this.#answerOf(response.statusCode ?? 0, Buffer.concat(chunks)));
+          });
+        },
+      );
+
+      outgoing.on('timeout', () => {
+        outgoing.destroy();
+        settle('error');
+      });
+      outgoing.on('error', () => settle('error'));
+      outgoing.end(body);
+    });
+  }
+
+  // 2xx then the response mode's body; any other status is a no, and 5xx an error.
+  #answerOf(status: number, body: Buffer): PlugAnswer {
+    if (status < 200 || status >= 300) {
+      return status >= 500 ? 'error' : 'no';
+    }
+
+    switch (this.#options.responseMode ?? 'status') {
+      case 'status':
+        return 'yes';
+      case 'text':
+        return body.toString('utf8') === 'ok' ? 'yes' : 'no';
+      case 'json':
+        return jsonAnswer(body);
+    }
+  }
+}
+
+function jsonAnswer(body: Buffer): PlugAnswer {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+
+    return typeof parsed === 'object' && parsed !== null && 'ok' in parsed && parsed.ok === true
+      ? 'yes'
+      : 'no';
+  } catch {
+    // The plugin reports a body it cannot unmarshal as an error.
+    return 'error';
+  }
+}
+
+/** A JSON object as Go's json.Marshal writes a map: keys sorted (the callers pass them so). */
+function goJson(fields: readonly Field[]): string {
+  const members = fields.map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`);
+
+  return `{${members.join(',')}}`.replace(GO_ESCAPED, (char) => {
+    return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** url.Values.Encode: keys sorted, values query-escaped (space as `+`). */
+function goForm(fields: readonly Field[]): string {
+  return fields.map(([name, value]) => `${name}=${queryEscape(String(value))}`).join('&');
+}
+
+function queryEscape(value: string): string {
+  let escaped = '';
+
+  for (const byte of Buffer.from(value, 'utf8')) {
+    if (isUnreserved(byte)) {
+      escaped += String.fromCharCode(byte);
+    } else if (byte === 0x20) {
+      escaped += '+';
+    } else {
+      escaped += `%${HEX[byte >> 4] ?? '0'}${HEX[byte & 0x0f] ?? '0'}`;
+    }
+  }
+
+  return escaped;
+}
