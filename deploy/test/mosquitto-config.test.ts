@@ -85,9 +85,9 @@ describe('the go-auth broker config (deploy/mosquitto/mosquitto.conf)', () => {
     expect(single(conf, 'auth_opt_backends')).toBe('http');
     expect(single(conf, 'auth_opt_http_host')).toBe('auth-service');
     expect(single(conf, 'auth_opt_http_port')).toBe('8181');
-    expect(single(conf, 'auth_opt_http_getuser_uri')).toBe('/auth');
-    expect(single(conf, 'auth_opt_http_superuser_uri')).toBe('/superuser');
-    expect(single(conf, 'auth_opt_http_aclcheck_uri')).toBe('/acl');
+    expect(single(conf, 'auth_opt_http_getuser_uri')).toBe('/go-auth/user');
+    expect(single(conf, 'auth_opt_http_superuser_uri')).toBe('/go-auth/superuser');
+    expect(single(conf, 'auth_opt_http_aclcheck_uri')).toBe('/go-auth/acl');
     expect(single(conf, 'auth_opt_http_response_mode')).toBe('status');
     expect(Number(single(conf, 'auth_opt_http_timeout'))).toBeLessThanOrEqual(5);
   });
