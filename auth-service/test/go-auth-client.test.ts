@@ -103,6 +103,14 @@ describe('GoAuthClient', () => {
     expect(counter('beckon_auth_broker_checks_total')).toBe(1);
   });
 
+  it('asks the acl request alone when superusers are disabled', async () => {
+    const client = await clientFor({ disableSuperuser: true });
+
+    expect(await client.checkAcl('app-p', RESULTS_A, 1, 'c')).toBe('yes');
+    expect(await client.checkAcl('app-p', RESULTS_A, 2, 'c')).toBe('no');
+    expect(counter('beckon_auth_broker_checks_total')).toBe(2);
+  });
+
   it('asks over one kept-alive connection, as Go’s http.Client does', async () => {
     const client = await clientFor();
     let connections = 0;

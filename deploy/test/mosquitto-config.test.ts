@@ -89,6 +89,7 @@ describe('the go-auth broker config (deploy/mosquitto/mosquitto.conf)', () => {
     expect(single(conf, 'auth_opt_http_superuser_uri')).toBe('/go-auth/superuser');
     expect(single(conf, 'auth_opt_http_aclcheck_uri')).toBe('/go-auth/acl');
     expect(single(conf, 'auth_opt_http_response_mode')).toBe('status');
+    expect(single(conf, 'auth_opt_disable_superuser')).toBe('true');
     expect(Number(single(conf, 'auth_opt_http_timeout'))).toBeLessThanOrEqual(5);
   });
 

@@ -46,6 +46,8 @@ interface Scene {
   readonly auth: RunningAuth;
   readonly agent: EnrolledAgent;
   readonly other: EnrolledAgent;
+  /** An app marked superuser. */
+  readonly superuser: string;
 }
 
 /**
@@ -67,10 +69,14 @@ async function startScene(brokerKey?: string): Promise<Scene> {
     },
   });
 
+  await auth.admin.addApp('shipped-ops');
+  await auth.admin.request('PUT', '/v1/superusers/shipped-ops');
+
   return {
     auth,
     agent: await enrollAgent(auth, 'shipped-a'),
     other: await enrollAgent(auth, 'shipped-b'),
+    superuser: 'shipped-ops',
   };
 }
 
@@ -110,6 +116,7 @@ describe('the shipped go-auth broker config against the shipped auth-service con
         paramsMode: paramsMode as 'json' | 'form',
         responseMode: responseMode as 'status' | 'json' | 'text',
         timeoutSeconds: Number(option(options, 'http_timeout')),
+        disableSuperuser: options.get('disable_superuser') === 'true',
       });
       const { agent, other } = scene;
       const mine = agentTopics(agent.agentId);
@@ -122,6 +129,9 @@ describe('the shipped go-auth broker config against the shipped auth-service con
         expect(await client.checkAcl(agent.agentId, mine.status, 2, 'c1')).toBe('yes');
         expect(await client.checkAcl(agent.agentId, theirs.commands, 4, 'c1')).toBe('no');
         expect(await client.checkAcl(agent.agentId, theirs.status, 2, 'c1')).toBe('no');
+        // Without superuser requests a superuser still may do anything: the ACL answer says so.
+        expect(await client.checkAcl(scene.superuser, theirs.commands, 2, 'c1')).toBe('yes');
+        expect(await client.checkAcl(scene.superuser, 'beckon/v1/anything', 4, 'c1')).toBe('yes');
       } finally {
         client.close();
       }

@@ -31,6 +31,8 @@ export interface GoAuthClientOptions {
   readonly timeoutSeconds?: number;
   /** `http_user_agent` */
   readonly userAgent?: string;
+  /** `disable_superuser`: no superuser request at all, the acl request alone decides. */
+  readonly disableSuperuser?: boolean;
 }
 
 /** Go's http.DefaultMaxIdleConnsPerHost: idle connections kept per host for reuse. */
@@ -66,8 +68,9 @@ export class GoAuthClient {
   }
 
   /**
-   * An ACL check as the plugin makes it: the superuser request when a superuser URI is set (a
-   * yes ends it), then the acl request. A no after a superuser error is an error.
+   * An ACL check as the plugin makes it: the superuser request when a superuser URI is set and
+   * superusers are not disabled (a yes ends it), then the acl request. A no after a superuser
+   * error is an error.
    */
   async checkAcl(
     username: string,
@@ -75,7 +78,8 @@ export class GoAuthClient {
     acc: PlugAcc,
     clientId = '',
   ): Promise<PlugAnswer> {
-    const superuserUri = this.#options.uris.superuser;
+    const superuserUri =
+      this.#options.disableSuperuser === true ? undefined : this.#options.uris.superuser;
     const superuser =
       superuserUri === undefined ? 'no' : await this.#ask(superuserUri, [['username', username]]);
 

@@ -24,8 +24,10 @@ function checksFor(args: z.infer<typeof Args>): BrokerAuthChecks {
     case 'plug':
       return new PlugClient({ backend: 'http', ip: '127.0.0.1', port: args[1] });
     case 'go-auth':
-      // The auth-service's default go-auth URIs, as deploy/mosquitto/mosquitto.conf sets them.
+      // As deploy/mosquitto/mosquitto.conf sets it up: the auth-service's default go-auth URIs,
+      // no superuser requests.
       return new GoAuthClient({
+        disableSuperuser: true,
         host: '127.0.0.1',
         port: args[1],
         uris: {
