@@ -148,6 +148,16 @@ describe('GoAuthClient', () => {
     expect(await unreachable.authenticate('agent-a', 'agent-secret')).toBe('error');
   });
 
+  it('refuses a URI or host with white space, which would break the request head', () => {
+    const options = { host: '127.0.0.1', port: 1, uris: GO_AUTH_URIS };
+
+    expect(
+      () => new GoAuthClient({ ...options, uris: { ...GO_AUTH_URIS, aclcheck: '/acl x' } }),
+    ).toThrow(/aclcheck must not contain white space/);
+    expect(() => new GoAuthClient({ ...options, host: 'a\r\nX: y' })).toThrow(/host/);
+    expect(() => new GoAuthClient({ ...options, userAgent: 'a\r\nX: y' })).toThrow(/userAgent/);
+  });
+
   it('refuses form params with GET, which the plugin cannot send', () => {
     expect(
       () =>

@@ -1,5 +1,5 @@
-import { Agent, request as httpRequest } from 'node:http';
 import { isUnreserved } from '../http/unreserved.js';
+import { KeepAlivePool } from './keep-alive-pool.js';
 import type { PlugAcc, PlugAnswer } from './plug-client.js';
 
 // A client that asks an auth service as mosquitto-go-auth's `http` backend does, the plugin in
@@ -43,19 +43,33 @@ const DEFAULT_USER_AGENT = 'mosquitto';
 /** Go's encoding/json escapes these in strings (HTML safety, JavaScript line terminators). */
 const GO_ESCAPED = /[<>&\u2028\u2029]/g;
 const HEX = '0123456789ABCDEF';
+const JSON_TYPE = 'application/json';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 type Field = readonly [string, string | number];
 
 export class GoAuthClient {
   readonly #options: GoAuthClientOptions;
-  readonly #agent = new Agent({ keepAlive: true, maxFreeSockets: GO_IDLE_CONNECTIONS });
+  readonly #pool: KeepAlivePool;
 
   constructor(options: GoAuthClientOptions) {
     if ((options.paramsMode ?? 'json') === 'form' && options.method === 'GET') {
       throw new TypeError('go-auth sends form params only with POST or PUT, not GET');
     }
 
+    // Each goes into the request head as it is: a line break would end a header early.
+    for (const [name, value] of [['host', options.host], ...Object.entries(options.uris)]) {
+      if (value !== undefined && /\s/.test(value)) {
+        throw new TypeError(`${name} must not contain white space, got ${JSON.stringify(value)}`);
+      }
+    }
+
+    if (/[\r\n]/.test(options.userAgent ?? '')) {
+      throw new TypeError('userAgent must not contain line breaks');
+    }
+
     this.#options = options;
+    this.#pool = new KeepAlivePool(options.host, options.port, GO_IDLE_CONNECTIONS);
   }
 
   /** A CONNECT: the getuser request with the client's credentials and client id. */
@@ -99,57 +113,31 @@ export class GoAuthClient {
 
   /** Closes the kept-alive connections. */
   close(): void {
-    this.#agent.destroy();
+    this.#pool.close();
   }
 
-  #ask(path: string, fields: readonly Field[]): Promise<PlugAnswer> {
-    const form = this.#options.paramsMode === 'form';
-    const body = Buffer.from(form ? goForm(fields) : goJson(fields), 'utf8');
+  async #ask(path: string, fields: readonly Field[]): Promise<PlugAnswer> {
     const timeoutMs =
       (this.#options.timeoutSeconds ?? GO_AUTH_DEFAULT_TIMEOUT_S) * MILLIS_PER_SECOND;
+    const answer = await this.#pool.request(this.#requestBytes(path, fields), timeoutMs);
 
-    return new Promise((resolve) => {
-      let settled = false;
-      const settle = (answer: PlugAnswer): void => {
-        if (!settled) {
-          settled = true;
-          resolve(answer);
-        }
-      };
+    return answer === undefined ? 'error' : this.#answerOf(answer.status, answer.body);
+  }
 
-      const outgoing = httpRequest(
-        {
-          agent: this.#agent,
-          host: this.#options.host,
-          port: this.#options.port,
-          method: this.#options.method ?? 'POST',
-          path,
-          timeout: timeoutMs,
-          headers: {
-            'user-agent': this.#options.userAgent ?? DEFAULT_USER_AGENT,
-            'content-length': body.length,
-            'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json',
-            'accept-encoding': 'gzip',
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', () => settle('error'));
-          // The whole body is read, as the plugin does, so the connection can be reused.
-          response.on('end', () => {
-            settle(this.#answerOf(response.statusCode ?? 0, Buffer.concat(chunks)));
-          });
-        },
-      );
+  /** The request as Go's net/http writes it: Host, User-Agent, Content-Length, then the rest. */
+  #requestBytes(path: string, fields: readonly Field[]): Buffer {
+    const form = this.#options.paramsMode === 'form';
+    const body = Buffer.from(form ? goForm(fields) : goJson(fields), 'utf8');
+    const head = [
+      `${this.#options.method ?? 'POST'} ${path} HTTP/1.1`,
+      `Host: ${this.#options.host}:${this.#options.port}`,
+      `User-Agent: ${this.#options.userAgent ?? DEFAULT_USER_AGENT}`,
+      `Content-Length: ${body.length}`,
+      `Content-Type: ${form ? FORM_TYPE : JSON_TYPE}`,
+      'Accept-Encoding: gzip',
+    ];
 
-      outgoing.on('timeout', () => {
-        outgoing.destroy();
-        settle('error');
-      });
-      outgoing.on('error', () => settle('error'));
-      outgoing.end(body);
-    });
+    return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
   }
 
   // 2xx then the response mode's body; any other status is a no, and 5xx an error.
