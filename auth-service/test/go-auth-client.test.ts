@@ -156,6 +156,7 @@ describe('GoAuthClient', () => {
     ).toThrow(/aclcheck must not contain white space/);
     expect(() => new GoAuthClient({ ...options, host: 'a\r\nX: y' })).toThrow(/host/);
     expect(() => new GoAuthClient({ ...options, userAgent: 'a\r\nX: y' })).toThrow(/userAgent/);
+    expect(() => new GoAuthClient({ ...options, idleConnections: -1 })).toThrow(/idleConnections/);
   });
 
   it('refuses form params with GET, which the plugin cannot send', () => {

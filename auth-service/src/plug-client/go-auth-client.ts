@@ -33,6 +33,13 @@ export interface GoAuthClientOptions {
   readonly userAgent?: string;
   /** `disable_superuser`: no superuser request at all, the acl request alone decides. */
   readonly disableSuperuser?: boolean;
+  /**
+   * Connections kept open between requests: Go's default, 2, unless set. Mosquitto asks one
+   * question at a time, so the plugin never has more than one connection; a broker that asks
+   * concurrently (the embedded Aedes broker) needs as many as it has checks in flight to
+   * reuse them the same way.
+   */
+  readonly idleConnections?: number;
 }
 
 /** Go's http.DefaultMaxIdleConnsPerHost: idle connections kept per host for reuse. */
@@ -64,12 +71,25 @@ export class GoAuthClient {
       }
     }
 
+    if (
+      options.idleConnections !== undefined &&
+      !(Number.isInteger(options.idleConnections) && options.idleConnections >= 0)
+    ) {
+      throw new TypeError(
+        `idleConnections must be a whole number >= 0, got ${String(options.idleConnections)}`,
+      );
+    }
+
     if (/[\r\n]/.test(options.userAgent ?? '')) {
       throw new TypeError('userAgent must not contain line breaks');
     }
 
     this.#options = options;
-    this.#pool = new KeepAlivePool(options.host, options.port, GO_IDLE_CONNECTIONS);
+    this.#pool = new KeepAlivePool(
+      options.host,
+      options.port,
+      options.idleConnections ?? GO_IDLE_CONNECTIONS,
+    );
   }
 
   /** A CONNECT: the getuser request with the client's credentials and client id. */

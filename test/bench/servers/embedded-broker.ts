@@ -9,6 +9,8 @@ import { z } from 'zod';
 // mosquitto-go-auth's http backend in Beckon's broker image does (JSON bodies, kept-alive
 // connections); `open` answers yes to everything, the no-auth baseline.
 
+/** Checks the embedded broker may have in flight at once in a storm (one per pending agent). */
+const IN_FLIGHT_CHECKS = 128;
 const Port = z.coerce.number().int().min(1).max(65_535);
 const Args = z.union([z.tuple([z.enum(['plug', 'go-auth']), Port]), z.tuple([z.literal('open')])]);
 
@@ -25,9 +27,12 @@ function checksFor(args: z.infer<typeof Args>): BrokerAuthChecks {
       return new PlugClient({ backend: 'http', ip: '127.0.0.1', port: args[1] });
     case 'go-auth':
       // As deploy/mosquitto/mosquitto.conf sets it up: the auth-service's default go-auth URIs,
-      // no superuser requests.
+      // no superuser requests. Mosquitto asks one question at a time, so the plugin keeps
+      // reusing one connection; Aedes asks up to a paced storm's 100 pending agents' questions
+      // at once, and with Go's two idle connections would connect and close for most of them.
       return new GoAuthClient({
         disableSuperuser: true,
+        idleConnections: IN_FLIGHT_CHECKS,
         host: '127.0.0.1',
         port: args[1],
         uris: {
