@@ -59,7 +59,50 @@ function engineWith(rules: AclRule[]): DecisionEngine {
   );
 }
 
+// The rules the engine prepares (shared, `%u` filled in at match time) must decide exactly as
+// the plain reading does: fill `%u` in for the principal, then the first deny that hits wins,
+// else the first allow. Only topic checks here (subscriptions have their own property above).
+function referenceAllows(rules: readonly AclRule[], topic: string, access: AclAccess): boolean {
+  const applying = rules
+    .filter((rule) => rule.subject.kind !== 'principal' || rule.subject.id === 'user-1')
+    .filter((rule) => rule.access.includes(access))
+    .map((rule) => ({ ...rule, pattern: rule.pattern.replaceAll('%u', 'user-1') }));
+  const hits = (rule: AclRule): boolean => topicMatches(rule.pattern, topic);
+
+  if (applying.some((rule) => rule.effect === 'deny' && hits(rule))) {
+    return false;
+  }
+
+  return applying.some((rule) => rule.effect === 'allow' && hits(rule));
+}
+
 describe('decision engine properties', () => {
+  it('decides topic checks as filling %u in for the principal and reading the rules would', () => {
+    const levelArb = fc.constantFrom('a', 'user-1', 'x-user-1', 'z');
+    const topicArb = fc.array(levelArb, { minLength: 1, maxLength: 4 }).map((l) => l.join('/'));
+    const partialRuleArb = ruleArb.chain((base) =>
+      fc
+        .constantFrom(base.pattern, base.pattern.replace('%u', 'x-%u'))
+        .map((pattern) => ({ ...base, pattern })),
+    );
+
+    fc.assert(
+      fc.property(
+        fc.array(partialRuleArb, { maxLength: 5 }),
+        topicArb,
+        fc.constantFrom<AclAccess>('read', 'write'),
+        (rules, topic, access) => {
+          const engine = engineWith(rules);
+
+          expect(engine.checkAcl('user-1', topic, access).allowed).toBe(
+            referenceAllows(rules, topic, access),
+          );
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('allows a subscription filter only if each topic it can deliver is allowed alone', () => {
     fc.assert(
       fc.property(fc.array(ruleArb, { maxLength: 4 }), filterArb, (rules, filter) => {

@@ -47,6 +47,45 @@ describe('extra ACL rules', () => {
     expect(subject.checkAcl('dash', 'data/dash/temp', 'write').allowed).toBe(false);
   });
 
+  it('fills in %u as a first level, and refuses a filter naming anybody else', () => {
+    const subject = engine([
+      rule('inbox', { kind: 'all' }, '%u/inbox/#', ['write', 'subscribe']),
+      rule('no-drafts', { kind: 'all' }, '%u/inbox/drafts', ['write'], 'deny'),
+    ]);
+
+    expect(subject.checkAcl('agent-a', 'agent-a/inbox/x', 'write').rule).toBe('inbox');
+    expect(subject.checkAcl('agent-a', 'agent-a/inbox/#', 'subscribe').allowed).toBe(true);
+    expect(subject.checkAcl('agent-a', 'sensor-1/inbox/x', 'write').allowed).toBe(false);
+    expect(subject.checkAcl('agent-a', '+/inbox/#', 'subscribe').allowed).toBe(false);
+    expect(subject.checkAcl('agent-a', 'agent-a/inbox/drafts', 'write').rule).toBe('no-drafts');
+    expect(subject.checkAcl('sensor-1', 'agent-a/inbox/drafts', 'write').reason).toBe(
+      'no-permission',
+    );
+  });
+
+  it('fills in %u inside a level for each principal, and as several whole levels', () => {
+    const subject = engine([
+      rule('suffix', { kind: 'group', name: 'sensors' }, 'data/raw-%u/#', ['write']),
+      rule('twice', { kind: 'all' }, 'pairs/%u/with/%u', ['write']),
+    ]);
+
+    expect(subject.checkAcl('sensor-1', 'data/raw-sensor-1/t', 'write').rule).toBe('suffix');
+    expect(subject.checkAcl('sensor-2', 'data/raw-sensor-1/t', 'write').allowed).toBe(false);
+    expect(subject.checkAcl('dash', 'pairs/dash/with/dash', 'write').rule).toBe('twice');
+    expect(subject.checkAcl('dash', 'pairs/dash/with/agent-a', 'write').allowed).toBe(false);
+  });
+
+  it('keeps the directory order between %u rules and the others', () => {
+    const subject = engine([
+      rule('deny-first', { kind: 'all' }, 'home/%u/secret', ['read'], 'deny'),
+      rule('allow-all-home', { kind: 'all' }, 'home/#', ['read']),
+      rule('allow-own', { kind: 'all' }, 'home/%u/#', ['read']),
+    ]);
+
+    expect(subject.checkAcl('dash', 'home/dash/secret', 'read').rule).toBe('deny-first');
+    expect(subject.checkAcl('dash', 'home/dash/open', 'read').rule).toBe('allow-all-home');
+  });
+
   it('matches + for one level and # for any depth, including the parent level', () => {
     const subject = engine([
       rule('rooms', { kind: 'all' }, 'rooms/+/temp', ['read']),

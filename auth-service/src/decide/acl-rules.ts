@@ -9,6 +9,29 @@ const USERNAME_PLACEHOLDER = '%u';
 /** Whether a rule (its pattern's levels) hits a checked topic or filter (its levels). */
 export type RuleHit = (ruleLevels: readonly string[], topicLevels: readonly string[]) => boolean;
 
+/**
+ * Where `%u` stands as a whole level of the pattern (`a/%u/b`): such a rule can be prepared once
+ * for everybody and the username put in at match time. Undefined when `%u` is part of a level
+ * (`a/x-%u`), which only a per-principal expansion handles; empty when it names nobody.
+ */
+export function usernameLevels(pattern: string): readonly number[] | undefined {
+  if (!pattern.includes(USERNAME_PLACEHOLDER)) {
+    return [];
+  }
+
+  const indexes: number[] = [];
+
+  for (const [index, level] of pattern.split('/').entries()) {
+    if (level === USERNAME_PLACEHOLDER) {
+      indexes.push(index);
+    } else if (level.includes(USERNAME_PLACEHOLDER)) {
+      return undefined;
+    }
+  }
+
+  return indexes;
+}
+
 /** The rule's pattern for this principal, or undefined when it is not a usable filter. */
 export function expandPattern(rule: AclRule, principal: Principal): string | undefined {
   const pattern = rule.pattern.replaceAll(USERNAME_PLACEHOLDER, principal.id);

@@ -1,6 +1,7 @@
 import type { AclAccess, AclRule, Principal } from '../directory/types.js';
+import { MAX_TOPIC_LENGTH } from '@beckon/shared';
 import { expandPattern, type RuleHit } from './acl-rules.js';
-import { levelsOf } from './topic-match.js';
+import { isTopicFilter, levelsOf } from './topic-match.js';
 
 // The extra ACL rules, prepared once for the checks they answer: `%u` filled in, each pattern
 // split into levels, and the rules kept by effect and access and found by the topic's first
@@ -11,13 +12,19 @@ import { levelsOf } from './topic-match.js';
 const SINGLE = '+';
 const MULTI = '#';
 const NO_RULES: readonly PreparedRule[] = [];
+const USERNAME = '%u';
+const NO_USERNAME = { usernameLevels: [], lengthWithoutUsernames: 0 } as const;
 
-/** A rule as it applies to one principal. */
+/** A rule as it applies to one principal, or to everybody with the username put in later. */
 export interface PreparedRule {
   readonly id: string;
   /** Position in the directory's rule list: the first hit in this order decides. */
   readonly order: number;
   readonly levels: readonly string[];
+  /** Levels that are `%u`, replaced by the checked username at match time. */
+  readonly usernameLevels: readonly number[];
+  /** The pattern's length without its `%u`s, to refuse an expansion past the topic limit. */
+  readonly lengthWithoutUsernames: number;
 }
 
 /** The rules of one effect and access, grouped by the literal first level of their pattern. */
@@ -30,7 +37,8 @@ class RuleTable {
     this.#all.push(rule);
     const first = rule.levels[0] ?? '';
 
-    if (first === SINGLE || first === MULTI) {
+    // A username first level is whichever username is checked: it may be any literal.
+    if (first === SINGLE || first === MULTI || rule.usernameLevels[0] === 0) {
       this.#wildcardFirst.push(rule);
 
       return;
@@ -50,15 +58,15 @@ class RuleTable {
    * never match, cover or intersect a topic or filter starting with a literal, so only a
    * wildcard at the topic's start needs every rule.
    */
-  first(topicLevels: readonly string[], hits: RuleHit): PreparedRule | undefined {
+  first(topicLevels: readonly string[], hits: RuleHit, username: string): PreparedRule | undefined {
     const head = topicLevels[0] ?? '';
 
     if (head === SINGLE || head === MULTI) {
-      return firstHit(this.#all, topicLevels, hits);
+      return firstHit(this.#all, topicLevels, hits, username);
     }
 
-    const literal = firstHit(this.#byFirstLevel.get(head) ?? NO_RULES, topicLevels, hits);
-    const wildcard = firstHit(this.#wildcardFirst, topicLevels, hits);
+    const literal = firstHit(this.#byFirstLevel.get(head) ?? NO_RULES, topicLevels, hits, username);
+    const wildcard = firstHit(this.#wildcardFirst, topicLevels, hits, username);
 
     if (literal === undefined || wildcard === undefined) {
       return literal ?? wildcard;
@@ -72,14 +80,36 @@ function firstHit(
   rules: readonly PreparedRule[],
   topicLevels: readonly string[],
   hits: RuleHit,
+  username: string,
 ): PreparedRule | undefined {
   for (const rule of rules) {
-    if (hits(rule.levels, topicLevels)) {
+    const levels = rule.usernameLevels.length === 0 ? rule.levels : withUsername(rule, username);
+
+    if (levels !== undefined && hits(levels, topicLevels)) {
       return rule;
     }
   }
 
   return undefined;
+}
+
+// The pattern with the username in, or undefined when that makes it longer than any topic (as
+// the per-principal expansion refuses it). A principal id never holds `/`, `+`, `#` or `%`, so
+// the filter stays well formed otherwise.
+function withUsername(rule: PreparedRule, username: string): readonly string[] | undefined {
+  const length = rule.lengthWithoutUsernames + rule.usernameLevels.length * username.length;
+
+  if (length > MAX_TOPIC_LENGTH) {
+    return undefined;
+  }
+
+  const levels = [...rule.levels];
+
+  for (const index of rule.usernameLevels) {
+    levels[index] = username;
+  }
+
+  return levels;
 }
 
 type Tables = Readonly<Record<AclAccess, RuleTable>>;
@@ -100,11 +130,36 @@ export class RuleSet {
   add(rule: AclRule, order: number, principal: Principal): void {
     const pattern = expandPattern(rule, principal);
 
-    if (pattern === undefined) {
+    if (pattern !== undefined) {
+      this.#insert(rule, { id: rule.id, order, levels: levelsOf(pattern), ...NO_USERNAME });
+    }
+  }
+
+  /**
+   * Adds a rule for everybody it applies to, whose `%u`s (if any) are whole levels at
+   * `usernames`: each check puts its username in. A pattern that is no usable filter even so
+   * is left out.
+   */
+  addForAnyone(rule: AclRule, order: number, usernames: readonly number[]): void {
+    const levels = levelsOf(rule.pattern);
+    const lengthWithoutUsernames = rule.pattern.length - usernames.length * USERNAME.length;
+    // Checked with the shortest username there could be; withUsername checks the real length.
+    const shortest = levels.map((level, index) => (usernames.includes(index) ? 'u' : level));
+
+    if (!isTopicFilter(shortest.join('/'))) {
       return;
     }
 
-    const prepared: PreparedRule = { id: rule.id, order, levels: levelsOf(pattern) };
+    this.#insert(rule, {
+      id: rule.id,
+      order,
+      levels,
+      usernameLevels: usernames,
+      lengthWithoutUsernames,
+    });
+  }
+
+  #insert(rule: AclRule, prepared: PreparedRule): void {
     const byAccess = rule.effect === 'allow' ? this.#allow : this.#deny;
 
     for (const access of new Set(rule.access)) {
@@ -117,20 +172,25 @@ export class RuleSet {
     access: AclAccess,
     topicLevels: readonly string[],
     hits: RuleHit,
+    username: string,
   ): PreparedRule | undefined {
     const byAccess = effect === 'allow' ? this.#allow : this.#deny;
 
-    return byAccess[access].first(topicLevels, hits);
+    return byAccess[access].first(topicLevels, hits, username);
   }
 }
 
 /**
  * Every rule that can apply to one principal, as a few rule sets: those shared by everybody
- * or by one of its groups (prepared once, whoever asks first), and its own (its rules, and
- * shared rules naming `%u`, filled in for it). The earliest hit among them decides.
+ * or by one of its groups (prepared once, whoever asks first; `%u` as a whole level filled in
+ * at match time), and its own (its rules, and shared rules with `%u` inside a level, filled in
+ * for it). The earliest hit among them decides.
  */
 export class PrincipalRules {
-  constructor(readonly sets: readonly RuleSet[]) {}
+  constructor(
+    readonly username: string,
+    readonly sets: readonly RuleSet[],
+  ) {}
 
   /** The id of the earliest rule of this effect and access that hits the topic. */
   first(
@@ -142,7 +202,7 @@ export class PrincipalRules {
     let earliest: PreparedRule | undefined;
 
     for (const set of this.sets) {
-      const hit = set.first(effect, access, topicLevels, hits);
+      const hit = set.first(effect, access, topicLevels, hits, this.username);
 
       if (hit !== undefined && (earliest === undefined || hit.order < earliest.order)) {
         earliest = hit;
