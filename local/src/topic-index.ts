@@ -13,6 +13,28 @@ function isReserved(level: string): boolean {
   return level.startsWith('$');
 }
 
+/** The node for a topic or filter's levels, made along the way where missing. */
+function nodeAt<N extends { readonly children: Map<string, N> }>(
+  root: N,
+  path: string,
+  create: () => N,
+): N {
+  let node = root;
+
+  for (const level of path.split(SEPARATOR)) {
+    let child = node.children.get(level);
+
+    if (child === undefined) {
+      child = create();
+      node.children.set(level, child);
+    }
+
+    node = child;
+  }
+
+  return node;
+}
+
 class FilterNode {
   readonly children = new Map<string, FilterNode>();
   readonly clients = new Set<string>();
@@ -32,20 +54,7 @@ export class FilterIndex {
 
     filters.add(filter);
     this.#byClient.set(clientId, filters);
-    let node = this.#root;
-
-    for (const level of filter.split(SEPARATOR)) {
-      let child = node.children.get(level);
-
-      if (child === undefined) {
-        child = new FilterNode();
-        node.children.set(level, child);
-      }
-
-      node = child;
-    }
-
-    node.clients.add(clientId);
+    nodeAt(this.#root, filter, () => new FilterNode()).clients.add(clientId);
   }
 
   delete(clientId: string, filter: string): void {
@@ -148,20 +157,7 @@ export class RetainedIndex {
   readonly #root = new TopicNode();
 
   add(topic: string): void {
-    let node = this.#root;
-
-    for (const level of topic.split(SEPARATOR)) {
-      let child = node.children.get(level);
-
-      if (child === undefined) {
-        child = new TopicNode();
-        node.children.set(level, child);
-      }
-
-      node = child;
-    }
-
-    node.topic = topic;
+    nodeAt(this.#root, topic, () => new TopicNode()).topic = topic;
   }
 
   delete(topic: string): void {
