@@ -23,23 +23,19 @@ const LATIN1_END = 0xff;
 const CONTENT_LENGTH = /^\d{1,10}$/;
 const CONTINUE = '100-continue';
 
-type Kept =
-  | 'authorization'
-  | 'content-type'
-  | 'content-length'
-  | 'transfer-encoding'
-  | 'connection'
-  | 'expect';
+const KEPT = [
+  'authorization',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'expect',
+] as const;
 
 // By length first: most header names are not kept and are never lower-cased.
-const KEPT_BY_LENGTH: ReadonlyMap<number, Kept> = new Map([
-  [13, 'authorization'],
-  [12, 'content-type'],
-  [14, 'content-length'],
-  [17, 'transfer-encoding'],
-  [10, 'connection'],
-  [6, 'expect'],
-] as const);
+const KEPT_BY_LENGTH: ReadonlyMap<number, number> = new Map(
+  KEPT.map((name, index) => [name.length, index]),
+);
 
 function isWhitespace(code: number): boolean {
   return code === SPACE || code === HTAB;
@@ -63,7 +59,15 @@ function isValueText(text: string, from: number, to: number): boolean {
  * (the head without its final blank line).
  */
 export function parseHeaderFields(head: string, from: number): RequestFields | BadRequest {
-  const kept = new Map<Kept, string>();
+  // One slot per kept name, in KEPT's order: no map per request.
+  const kept: (string | undefined)[] = [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ];
   let at = from;
 
   while (at < head.length) {
@@ -92,25 +96,28 @@ export function parseHeaderFields(head: string, from: number): RequestFields | B
       return new BadRequest('a header value holds a control byte');
     }
 
-    const name = KEPT_BY_LENGTH.get(colon - at);
+    const slot = KEPT_BY_LENGTH.get(colon - at);
+    const name = slot === undefined ? undefined : KEPT[slot];
 
-    if (name !== undefined && head.slice(at, colon).toLowerCase() === name) {
-      if (kept.has(name)) {
+    if (slot !== undefined && head.slice(at, colon).toLowerCase() === name) {
+      if (kept[slot] !== undefined) {
         return new BadRequest(`the ${name} header appears twice`);
       }
 
-      kept.set(name, head.slice(start, stop));
+      kept[slot] = head.slice(start, stop);
     }
 
     at = end + 2;
   }
 
+  const [authorization, contentType, contentLength, transferEncoding, connection, expect] = kept;
+
   return {
-    headers: { authorization: kept.get('authorization'), 'content-type': kept.get('content-type') },
-    contentLength: kept.get('content-length'),
-    transferEncoding: kept.get('transfer-encoding'),
-    connection: kept.get('connection'),
-    expect: kept.get('expect'),
+    headers: { authorization, 'content-type': contentType },
+    contentLength,
+    transferEncoding,
+    connection,
+    expect,
   };
 }
 
