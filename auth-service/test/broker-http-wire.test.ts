@@ -184,6 +184,23 @@ describe('the lean broker listener', () => {
     client.destroy();
   });
 
+  it('answers more pipelined requests than it holds at once, in order', async () => {
+    const client = await open();
+    const requests = [
+      login(),
+      ...Array.from({ length: 39 }, (_, index) => (index % 2 === 0 ? allowedAcl() : deniedAcl())),
+    ];
+    client.write(requests.join(''));
+
+    const statuses = (await client.responses(requests.length)).map((response) => response.status);
+
+    expect(statuses).toEqual([
+      200,
+      ...Array.from({ length: 39 }, (_, i) => (i % 2 === 0 ? 200 : 403)),
+    ]);
+    client.destroy();
+  });
+
   it('closes an HTTP/1.0 connection unless it asks to be kept alive', async () => {
     const closing = await open();
     closing.write(allowedAcl().replace('HTTP/1.1', 'HTTP/1.0'));
@@ -374,6 +391,40 @@ describe('the lean broker listener', () => {
 
     expect(metrics).toMatch(/endpoint="acl",backend="plug-http",outcome="malformed"\} [1-9]/);
     expect(metrics).toMatch(/beckon_auth_broker_unrouted_requests_total [1-9]/);
+  });
+});
+
+describe('closing the lean listener', () => {
+  it('writes the answers under way, the last with Connection: close, and drops idle ones', async () => {
+    const running = await startWire();
+    const { directory } = running;
+    const verify = directory.verifySecret.bind(directory);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered: () => void = () => undefined;
+    const hashing = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    // The login's hash waits until the listener is closing.
+    directory.verifySecret = async (username, password) => {
+      entered();
+      await held;
+
+      return verify(username, password);
+    };
+    const idle = await WireClient.connect(running.port);
+    const busy = await WireClient.connect(running.port);
+    busy.write(login());
+    await hashing;
+    const closed = running.wire.close();
+    await idle.closed;
+    release();
+
+    expect((await busy.response()).raw).toBe(exact('200 OK', 'close'));
+    await Promise.all([busy.closed, closed]);
+    running.checks.close();
   });
 });
 
