@@ -1,8 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { createAdminRouter } from './admin-api/admin-router.js';
 import { createBrokerChecks } from './broker/broker-checks.js';
 import { BROKER_SERVER_OPTIONS } from './broker/listen.js';
+import type { WireChecks } from './broker/wire/wire-connection.js';
+import { createBrokerWireServer } from './broker/wire/wire-server.js';
 import { describeReason } from './decide/decision.js';
 import { apiResponseCounter } from './metrics/api-metrics.js';
 import { MetricsRegistry } from './metrics/registry.js';
@@ -11,7 +13,7 @@ import type { AuthServiceConfig } from './config/schema.js';
 import { StoreDirectory } from './directory/store-directory.js';
 import type { AclAccess, DirectorySource } from './directory/types.js';
 import { registerHealthRoutes } from './http/health-routes.js';
-import { startListener, type Listener } from './http/listener.js';
+import { startListener, type FrontServer, type Listener } from './http/listener.js';
 import { Router } from './http/router.js';
 import { createPublicRouter } from './public-api/public-router.js';
 import { createLoginThrottles, type ServiceContext } from './service-context.js';
@@ -25,6 +27,11 @@ import { ensureTrustRoot } from './trust/ensure-trust-root.js';
  */
 export interface BrokerChecks {
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * When given, the broker listener reads broker checks itself (the lean path) and gives only
+   * the other requests to `handle`; without it, node:http serves every request.
+   */
+  readonly wire?: WireChecks;
   explain(username: string, topic: string, access: AclAccess): ExplainResult;
   close(): void | Promise<void>;
 }
@@ -54,6 +61,7 @@ export const defaultBrokerChecks: BrokerChecksFactory = ({
     handle: (req, res) => {
       checks.handle(req, res);
     },
+    wire: checks,
     explain: (username, topic, access) => {
       const decision = checks.explain(username, topic, access);
 
@@ -95,10 +103,12 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
 // The broker listener belongs to the broker checks, except for the health endpoints.
 function brokerHandler(checks: BrokerChecks, health: RequestHandler): RequestHandler {
   return (req, res) => {
-    if (req.url === '/healthz' || req.url === '/readyz') {
+    if (HEALTH_PATHS.has(req.url ?? '')) {
       health(req, res);
     } else {
       checks.handle(req, res);
@@ -106,11 +116,31 @@ function brokerHandler(checks: BrokerChecks, health: RequestHandler): RequestHan
   };
 }
 
+// The lean reader answers broker checks; health paths (even one configured as a broker URI,
+// as before) and everything else go to node:http and brokerHandler.
+function brokerFront(
+  wire: WireChecks | undefined,
+  logger: Logger,
+): ((fallback: Server) => FrontServer) | undefined {
+  if (wire === undefined) {
+    return undefined;
+  }
+
+  const checks: WireChecks = {
+    route: (target) => (HEALTH_PATHS.has(target) ? undefined : wire.route(target)),
+    check: (route, input) => wire.check(route, input),
+    options: wire.options,
+  };
+
+  return (fallback) => createBrokerWireServer({ checks, fallback, logger });
+}
+
 // Starts each listener that has a handler; if one cannot bind, those already started stop.
 async function startListeners(
   config: AuthServiceConfig,
   logger: Logger,
   handlers: { admin: RequestHandler; public: RequestHandler; broker?: RequestHandler },
+  wire: WireChecks | undefined,
 ): Promise<Listener[]> {
   const listeners: Listener[] = [];
 
@@ -122,6 +152,7 @@ async function startListeners(
         // The broker listener gets the broker's server settings (a 16 KiB broker JWT fits in
         // its headers), the same the broker checks get when they listen on their own.
         const server = name === 'broker' ? BROKER_SERVER_OPTIONS : undefined;
+        const front = name === 'broker' ? brokerFront(wire, logger) : undefined;
         listeners.push(
           await startListener({
             name,
@@ -129,6 +160,7 @@ async function startListeners(
             logger,
             handle,
             ...(server === undefined ? {} : { server }),
+            ...(front === undefined ? {} : { front }),
           }),
         );
       }
@@ -207,11 +239,16 @@ export async function startAuthService(options: StartAuthServiceOptions): Promis
   let listeners: Listener[];
 
   try {
-    listeners = await startListeners(config, logger, {
-      admin: (req, res) => void adminRouter.handle(req, res),
-      public: (req, res) => void publicRouter.handle(req, res),
-      broker: brokerHandler(checks, (req, res) => void healthRouter.handle(req, res)),
-    });
+    listeners = await startListeners(
+      config,
+      logger,
+      {
+        admin: (req, res) => void adminRouter.handle(req, res),
+        public: (req, res) => void publicRouter.handle(req, res),
+        broker: brokerHandler(checks, (req, res) => void healthRouter.handle(req, res)),
+      },
+      checks.wire,
+    );
   } catch (error) {
     await checks.close();
     directory.close();

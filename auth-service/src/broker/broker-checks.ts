@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { DecisionEngine } from '../decide/decision-engine.js';
@@ -14,7 +13,7 @@ import {
 } from '../metrics/broker-metrics.js';
 import type { MetricsRegistry } from '../metrics/registry.js';
 import { BadRequest } from './bad-request.js';
-import { BrokerKeyCheck, type CheckRequest } from './check-request.js';
+import { BrokerKeyCheck, type CheckHeaders, type CheckRequest } from './check-request.js';
 import { CredentialCache } from './credential-cache.js';
 import { DecisionCache } from './decision-cache.js';
 import { KeyedSlots } from './keyed-slots.js';
@@ -22,7 +21,16 @@ import { parseGoAuthRequest } from './go-auth-request.js';
 import { LoginThrottle } from './login-throttle.js';
 import { BrokerChecksOptions, type BrokerChecksOptionsInput } from './options.js';
 import { parsePlugRequest } from './plug-request.js';
-import { ALLOWED, DENIED, FAULT, replyGoAuth, replyStatus } from './replies.js';
+import {
+  ALLOWED,
+  DENIED,
+  FAULT,
+  NOT_AUTHORISED,
+  goAuthAnswer,
+  statusAnswer,
+  writeAnswer,
+  type CheckAnswer,
+} from './replies.js';
 import { readBody } from './read-body.js';
 import { TokenVerifier } from './token-verifier.js';
 
@@ -43,18 +51,43 @@ interface InFlight {
   readonly settled: Promise<Verification>;
 }
 
+/** What a check needs of its connection: the peer's address, read only for a password login. */
+type Peer = CheckInput['peer'];
+
 /** A check's answer and the username it was decided for (for the debug log). */
 type Verdict = readonly [string, Decision];
 
-interface Route {
+/** Which plugin asks at a URI, and which of its questions. */
+export interface BrokerRoute {
   readonly family: Family;
   readonly endpoint: BrokerEndpoint;
+  /** The methods the plugin uses for it; any other is a 405. */
+  readonly methods: ReadonlySet<string>;
 }
 
 const METHODS: Readonly<Record<Family, ReadonlySet<string>>> = {
   plug: new Set(['POST']),
   'go-auth': new Set(['POST', 'GET', 'PUT']),
 };
+const ALLOW: Readonly<Record<Family, string>> = {
+  plug: [...METHODS.plug].join(', '),
+  'go-auth': [...METHODS['go-auth']].join(', '),
+};
+const NOT_FOUND = 404;
+const WRONG_METHOD = 405;
+const EMPTY_BODY = Buffer.alloc(0);
+
+/** One broker-check request as read off the wire, by node:http or the lean listener. */
+export interface CheckInput {
+  readonly method: string;
+  readonly headers: CheckHeaders;
+  /** The whole body, or why it could not be read (too large, no length, cut off). */
+  readonly body: Buffer | BadRequest;
+  /** The connection it came on: a password login's throttle reads its address. */
+  readonly peer: { readonly remoteAddress?: string | undefined };
+  /** `performance.now()` when the request's head was read (for the latency histogram). */
+  readonly started: number;
+}
 
 export interface BrokerChecksDeps {
   readonly directory: DirectorySource;
@@ -68,8 +101,15 @@ export interface BrokerChecksDeps {
 }
 
 export interface BrokerChecks {
-  /** The node:http request handler of the broker-check listener. */
+  /** The node:http request handler: any path, a 404 for those that are not broker checks. */
   handle(request: IncomingMessage, response: ServerResponse): void;
+  /** The broker check a request target names; undefined when it names none (or after close). */
+  route(target: string): BrokerRoute | undefined;
+  /**
+   * Answers one request for `route`. Synchronous unless a hash or a signature has to be
+   * awaited; never rejects (a fault is a 500 answer).
+   */
+  check(route: BrokerRoute, input: CheckInput): CheckAnswer | Promise<CheckAnswer>;
   /** What the engine decides for this check now, and why (for `beckon-auth explain`). */
   explain(username: string, topic: string, access: CheckAccess): Decision;
   /** Stops following the directory; later requests get a 404. */
@@ -92,7 +132,9 @@ class BrokerCheckService implements BrokerChecks {
   readonly #logger: Logger;
   readonly #metrics: BrokerMetrics;
   readonly #now: () => number;
-  readonly #routes = new Map<string, Route>();
+  readonly #routes = new Map<string, BrokerRoute>();
+  readonly #allowed: CheckAnswer;
+  readonly #denied: CheckAnswer;
   readonly #enabled: ReadonlySet<BrokerBackend>;
   readonly #brokerKey: BrokerKeyCheck | undefined;
   readonly #credentials: CredentialCache;
@@ -128,6 +170,8 @@ class BrokerCheckService implements BrokerChecks {
       this.options.throttle.maxWaiting,
     );
     this.#addRoutes();
+    this.#allowed = statusAnswer(ALLOWED);
+    this.#denied = statusAnswer(DENIED);
 
     const snapshot = deps.directory.current();
     this.#engine = new DecisionEngine(snapshot);
@@ -140,24 +184,79 @@ class BrokerCheckService implements BrokerChecks {
 
   handle(request: IncomingMessage, response: ServerResponse): void {
     const started = performance.now();
-    const route = this.#closed ? undefined : this.#routes.get(pathOf(request.url));
+    const route = this.route(request.url ?? '');
 
     if (route === undefined) {
       this.#metrics.unrouted.inc();
-      replyStatus(response, 404, true);
+      writeAnswer(response, statusAnswer(NOT_FOUND, true));
 
       return;
     }
 
-    if (!METHODS[route.family].has(request.method ?? '')) {
+    const method = request.method ?? '';
+    const { headers, socket: peer } = request;
+    // A refused method's body is never read: its answer closes the connection.
+    const body = route.methods.has(method)
+      ? readBody(request, this.options.maxBodyBytes)
+      : Promise.resolve(EMPTY_BODY);
+
+    void body
+      .catch((error: unknown) =>
+        error instanceof BadRequest ? error : new BadRequest('unreadable body', { cause: error }),
+      )
+      .then((read) => this.check(route, { method, headers, body: read, peer, started }))
+      .then((answer) => {
+        writeAnswer(response, answer);
+      })
+      .catch((error: unknown) => {
+        this.#logger.error({ err: error }, 'broker answer could not be written');
+        response.destroy();
+      });
+  }
+
+  // The plugins append the URI verbatim, so a query string means someone else is asking.
+  route(target: string): BrokerRoute | undefined {
+    return this.#closed ? undefined : this.#routes.get(target);
+  }
+
+  check(route: BrokerRoute, input: CheckInput): CheckAnswer | Promise<CheckAnswer> {
+    if (!route.methods.has(input.method)) {
       this.#metrics.unrouted.inc();
-      response.setHeader('allow', [...METHODS[route.family]].join(', '));
-      replyStatus(response, 405, true);
 
-      return;
+      return statusAnswer(WRONG_METHOD, true, ALLOW[route.family]);
     }
 
-    void this.#answer(route, request, response, started);
+    let backend: BrokerBackend = route.family === 'plug' ? 'plug-http' : 'go-auth-http';
+
+    try {
+      if (input.body instanceof BadRequest) {
+        throw input.body;
+      }
+
+      const check =
+        route.family === 'plug'
+          ? parsePlugRequest(route.endpoint, input.headers, input.body, this.#brokerKey)
+          : parseGoAuthRequest(route.endpoint, input.headers, input.body, this.#brokerKey);
+      backend = check.backend;
+
+      if (!this.#enabled.has(backend)) {
+        throw new BadRequest(`the ${backend} backend is not enabled`, { status: 404 });
+      }
+
+      // Most checks are answered from memory: only a pending hash or signature is awaited.
+      const decided = this.#decide(check, input.peer);
+
+      if (decided instanceof Promise) {
+        return decided.then(
+          (verdict) => this.#answer(route, check, verdict, input.started),
+          (error: unknown) => this.#fail(route, check.backend, input.started, error),
+        );
+      }
+
+      return this.#answer(route, check, decided, input.started);
+    } catch (error) {
+      return this.#fail(route, backend, input.started, error);
+    }
   }
 
   explain(username: string, topic: string, access: CheckAccess): Decision {
@@ -176,44 +275,26 @@ class BrokerCheckService implements BrokerChecks {
     this.#inflight.clear();
   }
 
-  async #answer(
-    route: Route,
-    request: IncomingMessage,
-    response: ServerResponse,
-    started: number,
-  ): Promise<void> {
-    let backend: BrokerBackend = route.family === 'plug' ? 'plug-http' : 'go-auth-http';
+  #answer(route: BrokerRoute, check: CheckRequest, verdict: Verdict, started: number): CheckAnswer {
+    const [username, decision] = verdict;
+    this.#record(check.backend, route.endpoint, decision.allowed ? 'allow' : 'deny', started);
 
-    try {
-      const body = await readBody(request, this.options.maxBodyBytes);
-      const check =
-        route.family === 'plug'
-          ? parsePlugRequest(route.endpoint, request.headers, body, this.#brokerKey)
-          : parseGoAuthRequest(route.endpoint, request.headers, body, this.#brokerKey);
-      backend = check.backend;
-
-      if (!this.#enabled.has(backend)) {
-        throw new BadRequest(`the ${backend} backend is not enabled`, { status: 404 });
-      }
-
-      // Most checks are answered from memory: only a pending hash or signature is awaited.
-      const decided = this.#decide(check, request.socket);
-      const [username, decision] = decided instanceof Promise ? await decided : decided;
-      const status = decision.allowed ? ALLOWED : DENIED;
-      this.#reply(route.family, response, status, 'not authorised');
-      this.#record(backend, route.endpoint, decision.allowed ? 'allow' : 'deny', started);
-
-      if (this.#logger.isLevelEnabled('debug')) {
-        this.#logDecision(check, username, decision);
-      }
-    } catch (error) {
-      this.#fail(route, backend, response, started, error);
+    if (this.#logger.isLevelEnabled('debug')) {
+      this.#logDecision(check, username, decision);
     }
+
+    if (route.family === 'plug') {
+      return decision.allowed ? this.#allowed : this.#denied;
+    }
+
+    const status = decision.allowed ? ALLOWED : DENIED;
+
+    return goAuthAnswer(this.options.goAuth.responseMode, status, NOT_AUTHORISED);
   }
 
   // Every question becomes one of three engine calls; jwt backends first turn the token into
   // the username it stands for.
-  #decide(check: CheckRequest, peer: Socket): Verdict | Promise<Verdict> {
+  #decide(check: CheckRequest, peer: Peer): Verdict | Promise<Verdict> {
     if (check.backend === 'plug-jwt' || check.backend === 'go-auth-jwt') {
       const subject = this.#tokenSubject(check.token);
 
@@ -229,7 +310,7 @@ class BrokerCheckService implements BrokerChecks {
   #decideFor(
     check: CheckRequest,
     username: string | undefined,
-    peer: Socket,
+    peer: Peer,
   ): Verdict | Promise<Verdict> {
     if (username === undefined) {
       return ['', deny('bad-token')];
@@ -254,7 +335,7 @@ class BrokerCheckService implements BrokerChecks {
     }
   }
 
-  #authenticate(check: CheckRequest, username: string, peer: Socket): Promise<Decision> | Decision {
+  #authenticate(check: CheckRequest, username: string, peer: Peer): Promise<Decision> | Decision {
     if (check.backend === 'plug-jwt' || check.backend === 'go-auth-jwt') {
       return this.#engine.loginAllowed(username);
     }
@@ -504,49 +585,28 @@ class BrokerCheckService implements BrokerChecks {
     );
   }
 
-  #reply(family: Family, response: ServerResponse, status: number, message: string): void {
-    if (family === 'plug') {
-      replyStatus(response, status);
-    } else {
-      replyGoAuth(response, this.options.goAuth.responseMode, status, message);
-    }
-  }
-
-  #fail(
-    route: Route,
-    backend: BrokerBackend,
-    response: ServerResponse,
-    started: number,
-    error: unknown,
-  ): void {
+  #fail(route: BrokerRoute, backend: BrokerBackend, started: number, error: unknown): CheckAnswer {
     if (error instanceof BadRequest) {
       this.#logger.debug(
         { backend, endpoint: route.endpoint, status: error.status, problem: error.message },
         'broker check refused as malformed',
       );
-      this.#sendFailure(route.family, response, error.status, error.message);
       this.#record(backend, route.endpoint, 'malformed', started);
 
-      return;
+      return this.#failure(route.family, error.status, error.message);
     }
 
     this.#logger.error({ err: error, backend, endpoint: route.endpoint }, 'broker check failed');
-    this.#sendFailure(route.family, response, FAULT, 'internal error');
     this.#record(backend, route.endpoint, 'error', started);
+
+    return this.#failure(route.family, FAULT, 'internal error');
   }
 
-  #sendFailure(family: Family, response: ServerResponse, status: number, message: string): void {
-    if (response.headersSent) {
-      response.destroy();
-
-      return;
-    }
-
-    if (family === 'plug') {
-      replyStatus(response, status, true);
-    } else {
-      replyGoAuth(response, this.options.goAuth.responseMode, status, message, true);
-    }
+  // A failed request's answer closes the connection: what else the peer sent is not read.
+  #failure(family: Family, status: number, message: string): CheckAnswer {
+    return family === 'plug'
+      ? statusAnswer(status, true)
+      : goAuthAnswer(this.options.goAuth.responseMode, status, message, true);
   }
 
   #record(
@@ -577,21 +637,20 @@ class BrokerCheckService implements BrokerChecks {
 
   #addRoutes(): void {
     const { plug, goAuth } = this.options;
-    this.#routes.set(plug.getuserUri, { family: 'plug', endpoint: 'auth' });
-    this.#routes.set(plug.superuserUri, { family: 'plug', endpoint: 'superuser' });
-    this.#routes.set(plug.aclcheckUri, { family: 'plug', endpoint: 'acl' });
-    this.#routes.set(goAuth.getuserUri, { family: 'go-auth', endpoint: 'auth' });
-    this.#routes.set(goAuth.superuserUri, { family: 'go-auth', endpoint: 'superuser' });
-    this.#routes.set(goAuth.aclcheckUri, { family: 'go-auth', endpoint: 'acl' });
+    const add = (uri: string, family: Family, endpoint: BrokerEndpoint): void => {
+      this.#routes.set(uri, Object.freeze({ family, endpoint, methods: METHODS[family] }));
+    };
+
+    add(plug.getuserUri, 'plug', 'auth');
+    add(plug.superuserUri, 'plug', 'superuser');
+    add(plug.aclcheckUri, 'plug', 'acl');
+    add(goAuth.getuserUri, 'go-auth', 'auth');
+    add(goAuth.superuserUri, 'go-auth', 'superuser');
+    add(goAuth.aclcheckUri, 'go-auth', 'acl');
   }
 }
 
 /** The store could not answer: the one case where the broker is told "error" (a 5xx). */
 class StoreFault extends Error {
   override readonly name = 'StoreFault';
-}
-
-// The plugins append the URI verbatim, so a query string means someone else is asking.
-function pathOf(url: string | undefined): string {
-  return url ?? '';
 }

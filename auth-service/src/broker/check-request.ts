@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { CheckAccess } from '../decide/decision.js';
 import type { BrokerBackend, BrokerEndpoint } from '../metrics/broker-metrics.js';
 import { BadRequest } from './bad-request.js';
@@ -22,11 +21,20 @@ export interface CheckRequest {
   readonly access: CheckAccess | undefined;
 }
 
+/**
+ * The request headers the adapters read (node:http's `IncomingHttpHeaders` is one; the lean
+ * broker listener keeps only these).
+ */
+export interface CheckHeaders {
+  readonly authorization?: string | undefined;
+  readonly 'content-type'?: string | undefined;
+}
+
 const BEARER = 'Bearer ';
 const BASIC = 'Basic ';
 
 /** The Bearer token of a jwt-backend request, still encoded as it arrived; else undefined. */
-export function bearerOf(headers: IncomingHttpHeaders): string | undefined {
+export function bearerOf(headers: CheckHeaders): string | undefined {
   const value = headers.authorization;
 
   return value?.startsWith(BEARER) === true ? value.slice(BEARER.length) : undefined;
@@ -53,14 +61,14 @@ export class BrokerKeyCheck {
 }
 
 /** Refuses a request whose broker key is missing or wrong: 401, a deny to the broker. */
-export function requireBrokerKey(check: BrokerKeyCheck, headers: IncomingHttpHeaders): void {
+export function requireBrokerKey(check: BrokerKeyCheck, headers: CheckHeaders): void {
   if (!check.matches(headers.authorization)) {
     throw new BadRequest('the broker key is missing or wrong', { status: 401 });
   }
 }
 
 /** True when the header's media type is `type`, whatever parameters follow. */
-export function hasMediaType(headers: IncomingHttpHeaders, type: string): boolean {
+export function hasMediaType(headers: CheckHeaders, type: string): boolean {
   const value = headers['content-type'];
 
   if (value === undefined) {

@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
 import type { CheckAccess } from '../decide/decision.js';
 import type { BrokerEndpoint } from '../metrics/broker-metrics.js';
@@ -8,6 +7,7 @@ import {
   hasMediaType,
   requireBrokerKey,
   type BrokerKeyCheck,
+  type CheckHeaders,
   type CheckRequest,
 } from './check-request.js';
 import { decodePercent, parseForm } from './form-body.js';
@@ -50,7 +50,7 @@ interface Question {
 /** Reads a go-auth request into a CheckRequest; throws BadRequest naming what is wrong. */
 export function parseGoAuthRequest(
   endpoint: BrokerEndpoint,
-  headers: IncomingHttpHeaders,
+  headers: CheckHeaders,
   body: Buffer,
   brokerKey: BrokerKeyCheck | undefined,
 ): CheckRequest {
@@ -116,7 +116,7 @@ function parse<T>(schema: z.ZodType<T>, fields: unknown): T {
   return parsed.data;
 }
 
-function readFields(headers: IncomingHttpHeaders, body: Buffer): unknown {
+function readFields(headers: CheckHeaders, body: Buffer): unknown {
   if (hasMediaType(headers, JSON_TYPE)) {
     try {
       return JSON.parse(utf8.decode(body)) as unknown;

@@ -1,17 +1,25 @@
-import { createServer, type Server, type ServerOptions } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server as HttpServer, type ServerOptions } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
+import { pino, type Logger } from 'pino';
 import type { BrokerChecks } from './broker-checks.js';
+import {
+  BROKER_HEADERS_TIMEOUT_MS,
+  BROKER_KEEP_ALIVE_TIMEOUT_MS,
+  BROKER_MAX_HEADER_BYTES,
+  BROKER_REQUEST_TIMEOUT_MS,
+  type WireLimitsInput,
+} from './wire/limits.js';
+import { createBrokerWireServer } from './wire/wire-server.js';
 
-/** The plug gives up on a request after 10 s; an answer later than that helps nobody. */
-export const BROKER_REQUEST_TIMEOUT_MS = 10_000;
-/** Headers come in one small packet; a slow trickle is not the broker. */
-export const BROKER_HEADERS_TIMEOUT_MS = 5_000;
-/** The plug opens a new connection per check; an idle kept-alive socket is closed soon. */
-export const BROKER_KEEP_ALIVE_TIMEOUT_MS = 5_000;
-/** Room for a 16 KiB broker JWT in `Authorization` (Node's default is 16 KiB in total). */
-export const BROKER_MAX_HEADER_BYTES = 32_768;
+export {
+  BROKER_HEADERS_TIMEOUT_MS,
+  BROKER_KEEP_ALIVE_TIMEOUT_MS,
+  BROKER_MAX_HEADER_BYTES,
+  BROKER_REQUEST_TIMEOUT_MS,
+};
 
 export interface BrokerListener {
+  /** The listening server: the lean broker-check reader, node:http behind it for the rest. */
   readonly server: Server;
   readonly host: string;
   readonly port: number;
@@ -29,8 +37,11 @@ export const BROKER_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   maxHeaderSize: BROKER_MAX_HEADER_BYTES,
 });
 
-/** Creates the http.Server for broker checks with the settings the broker's traffic needs. */
-export function createBrokerServer(checks: BrokerChecks): Server {
+/**
+ * A node:http server answering broker checks through `checks.handle`: for embedding, and
+ * behind the lean listener for every request that is not a broker check (a 404).
+ */
+export function createBrokerServer(checks: BrokerChecks): HttpServer {
   return createServer(BROKER_SERVER_OPTIONS, (request, response) => {
     checks.handle(request, response);
   });
@@ -39,9 +50,22 @@ export function createBrokerServer(checks: BrokerChecks): Server {
 /** Listens for broker checks on `host:port` (port 0 picks a free one). */
 export async function listenBrokerChecks(
   checks: BrokerChecks,
-  options: { readonly host?: string; readonly port?: number } = {},
+  options: {
+    readonly host?: string;
+    readonly port?: number;
+    /** Connection-level events at debug (refused heads, resets); silent by default. */
+    readonly logger?: Logger;
+    /** Timeouts and the head limit; the defaults suit the broker. */
+    readonly limits?: WireLimitsInput;
+  } = {},
 ): Promise<BrokerListener> {
-  const server = createBrokerServer(checks);
+  const wire = createBrokerWireServer({
+    checks,
+    fallback: createBrokerServer(checks),
+    logger: options.logger ?? pino({ level: 'silent' }),
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+  });
+  const { server } = wire;
   const host = options.host ?? '127.0.0.1';
 
   await new Promise<void>((resolve, reject) => {
@@ -58,16 +82,10 @@ export async function listenBrokerChecks(
     server,
     host,
     port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => {
-          if (error === undefined) {
-            resolve();
-          } else {
-            reject(error);
-          }
-        });
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      const closed = wire.close();
+      wire.closeAllConnections();
+      await closed;
+    },
   };
 }

@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { CheckAccess } from '../decide/decision.js';
 import type { BrokerEndpoint } from '../metrics/broker-metrics.js';
 import { BadRequest } from './bad-request.js';
@@ -8,6 +7,7 @@ import {
   hasMediaType,
   requireBrokerKey,
   type BrokerKeyCheck,
+  type CheckHeaders,
   type CheckRequest,
 } from './check-request.js';
 import { decodePercent, parseForm, type FormSyntax } from './form-body.js';
@@ -29,7 +29,7 @@ const ACL_ACCESS: ReadonlyMap<string, CheckAccess> = new Map([
 /** Reads a plug request into a CheckRequest; throws BadRequest for anything the plug never sends. */
 export function parsePlugRequest(
   endpoint: BrokerEndpoint,
-  headers: IncomingHttpHeaders,
+  headers: CheckHeaders,
   body: Buffer,
   brokerKey: BrokerKeyCheck | undefined,
 ): CheckRequest {

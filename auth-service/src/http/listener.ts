@@ -5,7 +5,7 @@ import {
   type ServerOptions,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 
 /** A slow client may not hold a connection open by trickling its headers or body. */
@@ -22,6 +22,14 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** A server that takes the connections in front of the node:http one (the broker listener's). */
+export interface FrontServer {
+  readonly server: NetServer;
+  /** Stops accepting and resolves once its connections have closed. */
+  close(): Promise<void>;
+  closeAllConnections(): void;
+}
+
 export async function startListener(options: {
   readonly name: string;
   readonly host: string;
@@ -30,19 +38,24 @@ export async function startListener(options: {
   readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** Replaces the default timeouts (the broker listener brings its own). */
   readonly server?: Readonly<ServerOptions>;
+  /** Listens in front of the node:http server, which then only gets what it is handed. */
+  readonly front?: (server: Server) => FrontServer;
 }): Promise<Listener> {
-  const server: Server = createServer(
+  const http: Server = createServer(
     options.server ?? { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
     options.handle,
   );
 
-  server.on('clientError', (_err, socket) => {
+  http.on('clientError', (_err, socket) => {
     if (socket.writable) {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     } else {
       socket.destroy();
     }
   });
+
+  const front = options.front?.(http);
+  const server = front?.server ?? http;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -61,14 +74,20 @@ export async function startListener(options: {
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-
-        force.unref();
-        server.close(() => {
+        const force = setTimeout(() => (front ?? http).closeAllConnections(), SHUTDOWN_GRACE_MS);
+        const done = (): void => {
           clearTimeout(force);
           resolve();
-        });
-        server.closeIdleConnections();
+        };
+
+        force.unref();
+
+        if (front === undefined) {
+          http.close(done);
+          http.closeIdleConnections();
+        } else {
+          void front.close().then(done);
+        }
       }),
   };
 }

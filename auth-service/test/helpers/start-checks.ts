@@ -47,7 +47,7 @@ export async function startChecks(
     metrics,
     ...(now === undefined ? {} : { now }),
   });
-  const listener = await listenBrokerChecks(checks);
+  const listener = await listenBrokerChecks(checks, { logger });
 
   return {
     checks,
