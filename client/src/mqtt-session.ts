@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { WriteBatch } from '@beckon/shared';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Backoff, type ReconnectSchedule } from './backoff.js';
@@ -56,6 +57,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   readonly #client: MqttClient;
   readonly #backoff: Backoff;
   readonly #filters = new Set<string>();
+  readonly #writes = new WriteBatch();
   #state: SessionState = 'connecting';
   #reconnectTimer: NodeJS.Timeout | undefined;
   #lastRefused = false;
@@ -99,6 +101,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       this.#onError(error);
     });
     this.#client.on('message', (topic, payload) => {
+      // The PUBACK and any command sent in reaction leave with the batch (write-batch.ts).
+      this.#writes.hold(this.#client.stream);
       this.emit('message', topic, payload);
     });
   }

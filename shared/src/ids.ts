@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRealDate } from './calendar-date.js';
 import {
   MAX_ACTION_NAME_LENGTH,
   MAX_ARG_NAME_LENGTH,
@@ -57,25 +58,5 @@ export const Timestamp = z.iso.datetime({ offset: true }).refine((value) => isRe
   error: 'is not a valid date',
   params: { code: 'invalid_timestamp' },
 });
-
-function isRealDate(value: string): boolean {
-  const millis = Date.parse(value);
-
-  if (Number.isNaN(millis)) {
-    return false;
-  }
-
-  // Date.parse rolls 2026-02-30 over to March; compare the calendar part that was written.
-  const [datePart] = value.split('T');
-  const [year, month, day] = (datePart ?? '').split('-').map(Number);
-
-  if (year === undefined || month === undefined || day === undefined) {
-    return false;
-  }
-
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-
-  return day >= 1 && day <= daysInMonth;
-}
 
 export type Timestamp = z.infer<typeof Timestamp>;

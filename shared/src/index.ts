@@ -12,3 +12,4 @@ export * from './messages.js';
 export * from './parse.js';
 export * from './signing.js';
 export * from './topics.js';
+export * from './write-batch.js';

@@ -261,6 +261,20 @@ function keyForClaims(claims: CredentialClaims): PublicKeyObject {
   return key;
 }
 
+// A verification under way, by cache key, with the window its result may be served in.
+interface FreshVerification {
+  readonly result: VerifyResult<VerifiedCredential>;
+  readonly validFromMs: number;
+  readonly validUntilMs: number;
+}
+
+// Messages that arrive together under a credential not verified yet (the first burst after an
+// app renews it, a fan-out reaching hundreds of agents in one process) share one verification
+// instead of each starting its own: every JWT verification is an async job, so without this
+// the whole burst missed the cache. Only a success is shared, and only with a caller whose
+// instant lies in its window; a failure leaves every other caller to verify on its own.
+const verifying = new Map<string, Promise<FreshVerification>>();
+
 async function checkCredential(
   token: string,
   check: CredentialCheck,
@@ -277,6 +291,43 @@ async function checkCredential(
     return { ok: true, value: cached };
   }
 
+  const shared = verifying.get(cacheKey);
+
+  if (shared !== undefined) {
+    const fresh = await shared;
+
+    if (fresh.result.ok && nowMs >= fresh.validFromMs && nowMs < fresh.validUntilMs) {
+      return fresh.result;
+    }
+  }
+
+  const verification = verifyFresh(token, check, cacheKey, nowMs);
+
+  if (shared === undefined) {
+    verifying.set(cacheKey, verification);
+    const forget = (): void => {
+      if (verifying.get(cacheKey) === verification) {
+        verifying.delete(cacheKey);
+      }
+    };
+    void verification.then(forget, forget);
+  }
+
+  return (await verification).result;
+}
+
+// The full check of a credential not in the cache; a success is remembered for its window.
+async function verifyFresh(
+  token: string,
+  check: CredentialCheck,
+  cacheKey: string,
+  nowMs: number,
+): Promise<FreshVerification> {
+  const refused = (reason: string): FreshVerification => ({
+    result: failure('untrusted_credential', reason),
+    validFromMs: 0,
+    validUntilMs: 0,
+  });
   const keys = createLocalJWKSet({ keys: check.trustRoot.keys as JWK[] });
   let claims: CredentialClaims;
 
@@ -293,12 +344,12 @@ async function checkCredential(
     const parsed = CredentialClaims.safeParse(payload);
 
     if (!parsed.success) {
-      return failure('untrusted_credential', 'credential claims do not match the contract');
+      return refused('credential claims do not match the contract');
     }
 
     claims = deepFreeze(parsed.data);
   } catch (error) {
-    return failure('untrusted_credential', describeJoseError(error));
+    return refused(describeJoseError(error));
   }
 
   let key: PublicKeyObject;
@@ -306,7 +357,7 @@ async function checkCredential(
   try {
     key = importPublicKey(claims.cnf.jwk);
   } catch {
-    return failure('untrusted_credential', 'credential certifies a key that cannot be used');
+    return refused('credential certifies a key that cannot be used');
   }
 
   const verified: VerifiedCredential = { claims, key };
@@ -314,14 +365,12 @@ async function checkCredential(
 
   // The same window jwtVerify allowed, so the cache never serves what it would refuse.
   const toleranceMs = CLOCK_TOLERANCE_SECONDS * 1_000;
-  verifiedCredentials.set(
-    cacheKey,
-    verified,
-    claims.nbf === undefined ? Number.NEGATIVE_INFINITY : claims.nbf * 1_000 - toleranceMs,
-    claims.exp * 1_000 + toleranceMs,
-  );
+  const validFromMs =
+    claims.nbf === undefined ? Number.NEGATIVE_INFINITY : claims.nbf * 1_000 - toleranceMs;
+  const validUntilMs = claims.exp * 1_000 + toleranceMs;
+  verifiedCredentials.set(cacheKey, verified, validFromMs, validUntilMs);
 
-  return { ok: true, value: verified };
+  return { result: { ok: true, value: verified }, validFromMs, validUntilMs };
 }
 
 /**

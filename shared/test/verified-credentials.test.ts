@@ -25,6 +25,8 @@ vi.mock('jose', async (importOriginal) => {
 const ISSUER = 'beckon-auth';
 const CHECK = { agentId: 'web-01', agentGroups: ['web'] };
 const TTL_SECONDS = 300;
+/** Messages arriving at once under one credential, as after a renewal. */
+const BURST = 20;
 
 let root: SigningKeyPair;
 let app: SigningKeyPair;
@@ -125,6 +127,44 @@ describe('verified credentials', () => {
     }
 
     expect(jwtVerifications()).toBe(2);
+  });
+
+  it('verify a credential once when many messages under it arrive together', async () => {
+    const token = await credential();
+    const commands = await Promise.all(Array.from({ length: BURST }, () => signed(token)));
+
+    const results = await Promise.all(
+      commands.map((command) => verifyMessage(command, { ...CHECK, trustRoot })),
+    );
+
+    expect(results.map((result) => result.ok)).toEqual(commands.map(() => true));
+    expect(jwtVerifications()).toBe(1);
+  });
+
+  it('share a verification under way only with callers inside its window', async () => {
+    const token = await credential();
+    const later = new Date(Date.now() + (TTL_SECONDS + CLOCK_TOLERANCE_SECONDS + 2) * 1_000);
+
+    const [now, expired] = await Promise.all([
+      verifyCredential(token, { trustRoot }),
+      verifyCredential(token, { trustRoot, currentDate: later }),
+    ]);
+
+    expect(now.ok).toBe(true);
+    expect(expired).toMatchObject({ ok: false, message: 'credential has expired' });
+    expect(jwtVerifications()).toBe(2);
+  });
+
+  it('share no failure: each caller of a bad credential is refused by its own check', async () => {
+    const rogue = await generateSigningKeyPair('EdDSA');
+    const token = await credential(rogue);
+
+    const results = await Promise.all(
+      Array.from({ length: BURST }, () => verifyCredential(token, { trustRoot })),
+    );
+
+    expect(results.map((result) => result.ok)).toEqual(results.map(() => false));
+    expect(jwtVerifications()).toBe(BURST);
   });
 
   it('hand out claims that no caller can change for the next one', async () => {

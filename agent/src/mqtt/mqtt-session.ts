@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
+import { WriteBatch } from '@beckon/shared';
 import mqtt, {
   ErrorWithReasonCode,
   type IClientOptions,
@@ -85,6 +86,7 @@ export class MqttSession {
   readonly #options: SessionOptions;
   readonly #logger: Logger;
   readonly #schedule: ReconnectSchedule;
+  readonly #writes = new WriteBatch();
   #client: MqttClient | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastLogin: BrokerLogin | undefined;
@@ -137,6 +139,7 @@ export class MqttSession {
     const client = mqtt.connect(broker.url, options);
     this.#client = client;
     client.handleMessage = (packet, callback) => {
+      this.#writes.hold(client.stream);
       this.#handle(packet).then(
         () => callback(),
         () => callback(),
