@@ -37,8 +37,11 @@ interface Timing {
   readonly slices: number;
 }
 
-const FULL_TIMING: Timing = { warmupMs: 500, durationMs: 2_500, slices: 3 };
-const QUICK_TIMING: Timing = { warmupMs: 300, durationMs: 1_000, slices: 2 };
+// Seven short pairs rather than three long ones: a burst of other work on this shared machine
+// (other VMs on the host, seen as p99s of 60-200 ms from the bare server at half load) spoils
+// a pair or two, and the median over seven pairs is still read from calm ones.
+const FULL_TIMING: Timing = { warmupMs: 300, durationMs: 1_500, slices: 7 };
+const QUICK_TIMING: Timing = { warmupMs: 300, durationMs: 1_000, slices: 3 };
 /** Requests in flight at saturation: enough to keep both cores busy with new connections. */
 const SATURATION_CONCURRENCY = 16;
 /** Distinct checks the warm runs cycle through (all answered from the decision cache). */
@@ -78,7 +81,12 @@ interface ConfigFigures {
   readonly bare: PairHalf;
   readonly service: PairHalf;
   readonly throughputRatio: number;
+  /** The p99 of all service slices pooled over the p99 of all bare slices pooled. */
   readonly p99Ratio: number;
+  /** Per pair (a bare slice and the service slice right after it), service p99 over bare p99. */
+  readonly pairP99Ratios: readonly number[];
+  /** The median of `pairP99Ratios`: the figure the p99 goal is held to (docs/performance.md). */
+  readonly pairedP99Ratio: number;
   readonly cpuRatio: number;
 }
 
@@ -181,7 +189,7 @@ async function alternate(
   serviceFiles: readonly string[],
   cold: boolean,
   rate?: number,
-): Promise<{ bare: RunFigures; service: RunFigures }> {
+): Promise<{ bare: RunFigures; service: RunFigures; pairP99Ratios: number[] }> {
   const bareSlices: Slice[] = [];
   const serviceSlices: Slice[] = [];
 
@@ -190,7 +198,19 @@ async function alternate(
     serviceSlices.push(await slice(service, file, context.timing, rate));
   }
 
-  return { bare: pooled(bareSlices, false), service: pooled(serviceSlices, cold) };
+  return {
+    bare: pooled(bareSlices, false),
+    service: pooled(serviceSlices, cold),
+    pairP99Ratios: serviceSlices.map((serviceSlice, index) =>
+      ratio(sliceP99(serviceSlice), sliceP99(bareSlices[index])),
+    ),
+  };
+}
+
+function sliceP99(measured: Slice | undefined): number {
+  return measured === undefined
+    ? Number.NaN
+    : summarise(Float64Array.from(measured.report.latencies), 0, measured.report.seconds).p99;
 }
 
 /** Broker tokens for every app, as apps get them: `POST /v1/broker-token` with their secret. */
@@ -289,6 +309,8 @@ async function measureService(
     service: { saturation: saturation.service, fixed: fixed.service },
     throughputRatio: ratio(saturation.service.summary.perSecond, saturation.bare.summary.perSecond),
     p99Ratio: ratio(fixed.service.summary.p99, fixed.bare.summary.p99),
+    pairP99Ratios: fixed.pairP99Ratios,
+    pairedP99Ratio: median(fixed.pairP99Ratios),
     cpuRatio: ratio(
       saturation.service.serverCpuUsPerRequest,
       saturation.bare.serverCpuUsPerRequest,
@@ -392,6 +414,10 @@ function row(label: readonly string[], half: PairHalf, ratios: readonly string[]
   ];
 }
 
+function rangeOf(values: readonly number[]): string {
+  return `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`;
+}
+
 function render(configs: readonly ConfigFigures[]): string {
   const headers = [
     'store',
@@ -410,6 +436,7 @@ function render(configs: readonly ConfigFigures[]): string {
     'fixed loop max',
     'req/s ratio',
     'p99 ratio',
+    'paired p99 ratio',
     'CPU ratio',
     'non-200',
     'errors',
@@ -419,10 +446,11 @@ function render(configs: readonly ConfigFigures[]): string {
     const label = [config.store, config.backend, config.path];
 
     return [
-      row([...label, `bare (${config.fixedRate}/s)`], config.bare, ['', '', '']),
+      row([...label, `bare (${config.fixedRate}/s)`], config.bare, ['', '', '', '']),
       row([...label, 'auth-service'], config.service, [
         config.throughputRatio.toFixed(2),
         config.p99Ratio.toFixed(2),
+        `${config.pairedP99Ratio.toFixed(2)} (${rangeOf(config.pairP99Ratios)})`,
         config.cpuRatio.toFixed(2),
       ]),
     ];
@@ -430,7 +458,8 @@ function render(configs: readonly ConfigFigures[]): string {
 
   return (
     `${table(headers, rows)}\nfixed offered load: half the bare server's saturation in the ` +
-    'same pair (in brackets); latencies in ms; CPU: server process per request at saturation'
+    'same pair (in brackets); latencies in ms; CPU: server process per request at saturation; ' +
+    'p99 ratio: pooled slices; paired: median (range) of the ratios of adjacent slices'
   );
 }
 
@@ -454,13 +483,15 @@ export async function run(options: BenchOptions): Promise<void> {
 
     print(`\n## ${NAME}\n${render(configs)}`);
 
-    const missed = configs.filter(
-      (config) =>
-        config.throughputRatio < GOAL_THROUGHPUT_RATIO || config.p99Ratio > GOAL_P99_RATIO,
-    );
+    const met = (p99Of: (config: ConfigFigures) => number): number =>
+      configs.filter(
+        (config) =>
+          config.throughputRatio >= GOAL_THROUGHPUT_RATIO && p99Of(config) <= GOAL_P99_RATIO,
+      ).length;
     print(
       `goal (req/s ratio >= ${GOAL_THROUGHPUT_RATIO}, p99 ratio <= ${GOAL_P99_RATIO}): ` +
-        `${configs.length - missed.length} of ${configs.length} configurations met it`,
+        `${met((config) => config.pairedP99Ratio)} of ${configs.length} configurations met it ` +
+        `on the paired p99 ratio, ${met((config) => config.p99Ratio)} on the pooled one`,
     );
 
     const path = await writeResult(NAME, options.quick, {
