@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, type BeckonClient } from '@beckon/client';
@@ -13,7 +14,10 @@ import { formatMs, ratio, table, type LatencySummary } from './lib/stats.js';
 
 // Benchmark 3: a central client sends `ping` to a real agent (another process) and awaits the
 // signed round trip, versus a raw MQTT.js request/echo pair, both through one Mosquitto with
-// anonymous access so only Beckon's own work differs. Then a spawned action (/bin/true).
+// anonymous access so only Beckon's own work differs. Beside it, a signed echo: the same pair
+// with one Ed25519 signature made per request and checked before the echo, the least any
+// signed command costs, so the table shows how much of the gap is the curve and how much is
+// ours. Then a spawned action (/bin/true).
 
 export const NAME = 'round-trip';
 
@@ -41,6 +45,7 @@ const QUICK_COUNTS: Counts = {
 };
 const IN_FLIGHT = 100;
 const RAW_PREFIX = 'bench/rtt';
+const SIGNED_PREFIX = 'bench/rtt-signed';
 const GOAL_P50_RATIO = 1.5;
 /** Room for 100 queued spawns behind the default 4 running. */
 const SPAWN_LIMITS = { maxConcurrent: 4, maxQueued: 128 } as const;
@@ -50,6 +55,8 @@ interface Case {
   readonly inFlight: number;
   readonly summary: LatencySummary;
   readonly baseline?: string;
+  /** The signed echo at the same depth, for the share of the ratio that is not the curve. */
+  readonly floor?: string;
 }
 
 async function connectClient(fleet: Fleet, url: string): Promise<BeckonClient> {
@@ -98,27 +105,46 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     teardown.add(() => stopProcess(echo.child));
 
+    const signing = generateKeyPairSync('ed25519');
+    const publicDer = signing.publicKey.export({ format: 'der', type: 'spki' });
+    const signedEcho = await forkServer('servers/raw-echo.js', {
+      args: [mosquitto.url, '1', SIGNED_PREFIX, publicDer.toString('base64')],
+    });
+    teardown.add(() => stopProcess(signedEcho.child));
+
     const client = await connectClient(fleet, mosquitto.url);
     teardown.add(() => client.close());
 
     const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);
     teardown.add(() => raw.close());
 
+    const signedRaw = await RawRequester.connect(mosquitto.url, SIGNED_PREFIX, signing.privateKey);
+    teardown.add(() => signedRaw.close());
+
     const ping = (): Promise<unknown> => client.send(agent.agentId, 'ping', {});
     const spawn = (): Promise<unknown> => client.send(agent.agentId, SPAWN_ACTION, {});
     const echoOnce = (): Promise<unknown> => raw.request(0);
+    const signedEchoOnce = (): Promise<unknown> => signedRaw.request(0);
 
     await timedPool(counts.warmup, 1, ping);
     await timedPool(counts.warmup, 1, echoOnce);
+    await timedPool(counts.warmup, 1, signedEchoOnce);
     await timedPool(counts.warmup, 1, spawn);
 
     const cases: Case[] = [
       { name: 'raw echo', inFlight: 1, summary: await timedPool(counts.sequential, 1, echoOnce) },
       {
+        name: 'signed echo',
+        inFlight: 1,
+        summary: await timedPool(counts.sequential, 1, signedEchoOnce),
+        baseline: 'raw echo',
+      },
+      {
         name: 'beckon ping',
         inFlight: 1,
         summary: await timedPool(counts.sequential, 1, ping),
         baseline: 'raw echo',
+        floor: 'signed echo',
       },
       {
         name: 'raw echo',
@@ -126,10 +152,17 @@ export async function run(options: BenchOptions): Promise<void> {
         summary: await timedPool(counts.parallel, IN_FLIGHT, echoOnce),
       },
       {
+        name: 'signed echo',
+        inFlight: IN_FLIGHT,
+        summary: await timedPool(counts.parallel, IN_FLIGHT, signedEchoOnce),
+        baseline: 'raw echo',
+      },
+      {
         name: 'beckon ping',
         inFlight: IN_FLIGHT,
         summary: await timedPool(counts.parallel, IN_FLIGHT, ping),
         baseline: 'raw echo',
+        floor: 'signed echo',
       },
       {
         name: `beckon ${SPAWN_ACTION}`,
@@ -145,10 +178,13 @@ export async function run(options: BenchOptions): Promise<void> {
       },
     ];
 
-    const baselineOf = (entry: Case): Case | undefined =>
-      cases.find((other) => other.name === entry.baseline && other.inFlight === entry.inFlight);
+    const caseNamed = (name: string | undefined, inFlight: number): Case | undefined =>
+      cases.find((other) => other.name === name && other.inFlight === inFlight);
+    const baselineOf = (entry: Case): Case | undefined => caseNamed(entry.baseline, entry.inFlight);
+    const floorOf = (entry: Case): Case | undefined => caseNamed(entry.floor, entry.inFlight);
     const rows = cases.map((entry) => {
       const baseline = baselineOf(entry);
+      const floor = floorOf(entry);
 
       return [
         entry.name,
@@ -163,6 +199,7 @@ export async function run(options: BenchOptions): Promise<void> {
         baseline === undefined
           ? '-'
           : `${ratio(entry.summary.p50, baseline.summary.p50)} (vs ${baseline.name})`,
+        floor === undefined ? '-' : String(ratio(entry.summary.p50, floor.summary.p50)),
       ];
     });
 
@@ -179,6 +216,7 @@ export async function run(options: BenchOptions): Promise<void> {
           'max',
           'errors',
           'p50 ratio',
+          'p50 vs signed echo',
         ],
         rows,
       )}\nlatencies in ms; raw payload ${RAW_PAYLOAD_BYTES} bytes; goal: ping p50 ratio <= ${GOAL_P50_RATIO}`,
@@ -191,11 +229,14 @@ export async function run(options: BenchOptions): Promise<void> {
       goal: { p50Ratio: GOAL_P50_RATIO },
       cases: cases.map((entry) => {
         const baseline = baselineOf(entry);
+        const floor = floorOf(entry);
 
         return {
           ...entry,
           p50Ratio:
             baseline === undefined ? undefined : ratio(entry.summary.p50, baseline.summary.p50),
+          p50VsSignedEcho:
+            floor === undefined ? undefined : ratio(entry.summary.p50, floor.summary.p50),
         };
       }),
     });
