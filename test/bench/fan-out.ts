@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from '@beckon/client';
@@ -12,7 +13,9 @@ import { ratio, table } from './lib/stats.js';
 
 // Benchmark 5: one `sendMany` of `ping` to 500 real agents (startAgent, in a few processes of
 // their own), every outcome gathered, versus a raw MQTT fan-out to 500 plain MQTT.js echo
-// clients, through one Mosquitto with anonymous access.
+// clients, through one Mosquitto with anonymous access; and a signed raw fan-out, the floor of
+// any signed fan-out: each request signed with Ed25519, each echo client verifying it first,
+// the echo clients split over as many processes as the agents are.
 
 export const NAME = 'fan-out';
 
@@ -23,12 +26,17 @@ const QUICK_ROUNDS = 1;
 /** Agents per host process: 500 real agents in one process would share one event loop. */
 const AGENTS_PER_HOST = 250;
 const RAW_PREFIX = 'bench/fan';
+const SIGNED_PREFIX = 'bench/fan-signed';
 /** sendMany's own default, kept as a second case: it bounds the commands in flight. */
 const DEFAULT_CONCURRENCY = 10;
 const GOAL_RATIO = 2;
 const BYTES_PER_MIB = 1_024 * 1_024;
 
-type Case = 'raw fan-out' | 'sendMany, all at once' | 'sendMany, default concurrency (10)';
+type Case =
+  | 'raw fan-out'
+  | 'signed raw fan-out'
+  | 'sendMany, all at once'
+  | 'sendMany, default concurrency (10)';
 
 interface Timed {
   readonly case: Case;
@@ -101,11 +109,38 @@ export async function run(options: BenchOptions): Promise<void> {
     const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);
     teardown.add(() => raw.close());
 
+    // One signed echo process and one requester per agent host, so the verifications spread
+    // over the cores as the agents' do.
+    const signing = generateKeyPairSync('ed25519');
+    const publicKey = signing.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    const signedSlices: { requester: RawRequester; count: number }[] = [];
+
+    for (let start = 0; start < agentCount; start += AGENTS_PER_HOST) {
+      const count = Math.min(AGENTS_PER_HOST, agentCount - start);
+      const prefix = `${SIGNED_PREFIX}-${start}`;
+      const signedEcho = await forkServer('servers/raw-echo.js', {
+        args: [mosquitto.url, String(count), prefix, publicKey],
+      });
+      teardown.add(() => stopProcess(signedEcho.child));
+      const requester = await RawRequester.connect(mosquitto.url, prefix, signing.privateKey);
+      teardown.add(() => requester.close());
+      signedSlices.push({ requester, count });
+    }
+
     const agentIds = fleet.agents.map((agent) => agent.agentId);
     const indexes = agentIds.map((_, index) => index);
     const cases: Record<Case, () => Promise<number>> = {
       'raw fan-out': async () => {
         await Promise.all(indexes.map((index) => raw.request(index)));
+
+        return agentCount;
+      },
+      'signed raw fan-out': async () => {
+        await Promise.all(
+          signedSlices.flatMap(({ requester, count }) =>
+            Array.from({ length: count }, (_, index) => requester.request(index)),
+          ),
+        );
 
         return agentCount;
       },
@@ -140,15 +175,17 @@ export async function run(options: BenchOptions): Promise<void> {
       };
     });
     const baseline = medians[0]?.ms ?? Number.NaN;
+    const floor = medians.find((entry) => entry.case === 'signed raw fan-out')?.ms ?? Number.NaN;
     const rows = medians.map((entry) => [
       entry.case,
       entry.ms.toFixed(0),
       `${entry.succeeded}/${agentCount}`,
       ratio(entry.ms, baseline).toFixed(2),
+      entry.case.startsWith('sendMany') ? ratio(entry.ms, floor).toFixed(2) : '-',
     ]);
 
     print(
-      `\n## ${NAME}\n${table(['case', 'all outcomes ms', 'succeeded', 'ratio'], rows)}\n` +
+      `\n## ${NAME}\n${table(['case', 'all outcomes ms', 'succeeded', 'ratio', 'vs signed raw'], rows)}\n` +
         `${agentCount} agents in ${hosts.length} host process(es), medians of ${rounds} round(s); ` +
         `goal: ratio <= ${GOAL_RATIO}`,
     );
@@ -159,7 +196,11 @@ export async function run(options: BenchOptions): Promise<void> {
       hostRssMiB,
       rounds,
       goal: { ratio: GOAL_RATIO },
-      medians: medians.map((entry) => ({ ...entry, ratio: ratio(entry.ms, baseline) })),
+      medians: medians.map((entry) => ({
+        ...entry,
+        ratio: ratio(entry.ms, baseline),
+        vsSignedRaw: ratio(entry.ms, floor),
+      })),
       runs: timed,
     });
     print(`results: ${path}`);
