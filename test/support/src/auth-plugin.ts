@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileException } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +57,7 @@ export async function buildAuthPlugin(
   return output;
 }
 
-function buildError(compiler: string, error: NodeJS.ErrnoException, stderr: string): Error {
+function buildError(compiler: string, error: ExecFileException, stderr: string): Error {
   if (error.code === 'ENOENT') {
     return new Error(
       `cannot build the test auth plugin: no C compiler ${JSON.stringify(compiler)} ` +
