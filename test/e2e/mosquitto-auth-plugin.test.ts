@@ -6,6 +6,7 @@ import { agentTopics } from '@beckon/shared';
 import {
   authPluginConfig,
   buildAuthPlugin,
+  canConnect,
   startMosquitto,
   type AuthPluginMode,
   type RunningMosquitto,
@@ -174,11 +175,12 @@ interface Recorded {
 
 /**
  * A raw TCP server that records every request whole and answers with the status `status`
- * picks from its request line; `closeIdle` closes each connection after its answer.
+ * picks from its request line, or with the raw bytes it returns instead; `closeIdle` closes
+ * each connection after its answer.
  */
 class RecordingServer {
   readonly requests: Recorded[] = [];
-  status: (requestLine: string) => number = () => 200;
+  status: (requestLine: string) => number | string = () => 200;
   closeIdle = false;
   readonly #server: Server = createServer((socket) => this.#serve(socket));
   readonly #sockets = new Set<Socket>();
@@ -225,7 +227,9 @@ class RecordingServer {
         pending = pending.subarray(request.length);
         this.requests.push({ connection, bytes: request });
         const status = this.status(request.toString('latin1').split('\r\n')[0] ?? '');
-        socket.write(`HTTP/1.1 ${status} X\r\nContent-Length: 0\r\n\r\n`);
+        socket.write(
+          typeof status === 'string' ? status : `HTTP/1.1 ${status} X\r\nContent-Length: 0\r\n\r\n`,
+        );
 
         if (this.closeIdle) {
           socket.end();
@@ -305,6 +309,36 @@ describe('what the test plugin puts on the wire', () => {
 
     expect(await connectOutcome(broker, 'alice', 'secret')).toBe('dropped');
     expect(server.requests.length).toBe(PLUG_ATTEMPTS);
+  });
+
+  it('plug: closes a subscriber whose ACL check failed, as the plug does', async () => {
+    server.status = (line) => {
+      return line.startsWith('POST /acl ') ? 500 : line.startsWith('POST /superuser ') ? 403 : 200;
+    };
+    broker = await startBroker('plug', port);
+
+    const client = await login(broker, 'alice', 'secret');
+    const closed = new Promise<'closed'>((resolve) =>
+      client.once('close', () => resolve('closed')),
+    );
+    const subscribed = subackCodes(client, 'a/b');
+
+    expect(await Promise.race([closed, subscribed])).toBe('closed');
+  });
+
+  it.each([
+    ['no status line', 'hello\r\n\r\n'],
+    ['a head that never ends', 'HTTP/1.1 200 OK\r\n' + 'X-Pad: y\r\n'.repeat(2_000)],
+    ['a Content-Length that is not a number', 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n'],
+    ['a chunked answer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+  ])('plug: takes %s for an error and keeps the broker running', async (_what, answer) => {
+    server.status = () => answer;
+    server.closeIdle = true;
+    broker = await startBroker('plug', port);
+
+    expect(await connectOutcome(broker, 'alice', 'secret')).toBe('dropped');
+    expect(server.requests.length).toBe(PLUG_ATTEMPTS);
+    expect(await canConnect(broker.port)).toBe(true);
   });
 
   it('go-auth: asks every question over one kept-alive connection', async () => {

@@ -87,6 +87,11 @@ static bool sort_into_fields(struct raw_options *raw, const struct mosquitto_opt
 	for (int i = 0; i < count; i++) {
 		const struct known_option *known = NULL;
 
+		if (given[i].key == NULL) {
+			mosquitto_log_printf(MOSQ_LOG_ERR, "%s: an option without a name", BTA_LOG_PREFIX);
+			return false;
+		}
+
 		for (size_t k = 0; k < KNOWN_OPTION_COUNT; k++) {
 			if (strcmp(given[i].key, KNOWN_OPTIONS[k].name) == 0) {
 				known = &KNOWN_OPTIONS[k];
