@@ -138,8 +138,9 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	}
 
 	// The plug refuses these without a request: such a name could match other clients' topics.
-	if (username == NULL || data->topic == NULL ||
-			(plugin->options.mode == BTA_MODE_PLUG && has_wildcard_or_level(username))) {
+	bool plug = plugin->options.mode == BTA_MODE_PLUG;
+
+	if (username == NULL || data->topic == NULL || (plug && has_wildcard_or_level(username))) {
 		return MOSQ_ERR_ACL_DENIED;
 	}
 
@@ -204,11 +205,12 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 			NULL, plugin);
 
 	if (registered == MOSQ_ERR_SUCCESS) {
-		registered = mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check,
-				NULL, plugin);
+		registered = mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK,
+				on_acl_check, NULL, plugin);
 
 		if (registered != MOSQ_ERR_SUCCESS) {
-			mosquitto_callback_unregister(identifier, MOSQ_EVT_BASIC_AUTH, on_basic_auth, NULL);
+			mosquitto_callback_unregister(identifier, MOSQ_EVT_BASIC_AUTH,
+					on_basic_auth, NULL);
 		}
 	}
 

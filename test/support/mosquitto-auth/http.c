@@ -79,7 +79,7 @@ static int open_connection(const struct sockaddr_in *address, long long deadline
 		return -1;
 	}
 
-	// Both plugins' clients disable Nagle: a request is one write that must not wait for an ACK.
+	// Both plugins' clients disable Nagle: a request is one write that must not wait for ACKs.
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 
 	if (connect(fd, (const struct sockaddr *)address, sizeof *address) == 0) {
@@ -112,7 +112,8 @@ static enum read_state send_all(int fd, const struct bta_buffer *request, long l
 	size_t sent = 0;
 
 	while (sent < request->length) {
-		ssize_t written = send(fd, request->data + sent, request->length - sent, MSG_NOSIGNAL);
+		size_t left = request->length - sent;
+		ssize_t written = send(fd, request->data + sent, left, MSG_NOSIGNAL);
 
 		if (written > 0) {
 			sent += (size_t)written;
@@ -332,7 +333,8 @@ static struct outcome read_body(int fd, const struct head *head, size_t already,
 		}
 
 		if (state != READ_OK) {
-			return failed(state == READ_CLOSED ? "answer cut short" : "timed out reading");
+			return failed(state == READ_CLOSED ? "answer cut short"
+					: "timed out reading");
 		}
 
 		read_total += got;
@@ -357,8 +359,11 @@ static struct outcome exchange(int fd, const struct bta_buffer *request, bool re
 	enum read_state sent = send_all(fd, request, deadline);
 
 	if (sent != READ_OK) {
-		return (struct outcome){ .answer = BTA_ERROR, .stale = reused && sent == READ_CLOSED,
-			.reason = "could not send" };
+		return (struct outcome){
+			.answer = BTA_ERROR,
+			.stale = reused && sent == READ_CLOSED,
+			.reason = "could not send",
+		};
 	}
 
 	char data[MAX_HEAD_BYTES];
@@ -373,9 +378,13 @@ static struct outcome exchange(int fd, const struct bta_buffer *request, bool re
 		if (state != READ_OK) {
 			bool nothing = state == READ_CLOSED && length == 0;
 
-			return (struct outcome){ .answer = BTA_ERROR, .stale = reused && nothing,
+			return (struct outcome){
+				.answer = BTA_ERROR,
+				.stale = reused && nothing,
 				.reason = length == sizeof data ? "answer head too large"
-					: nothing ? "closed without an answer" : "no complete answer" };
+					: nothing ? "closed without an answer"
+					: "no complete answer",
+			};
 		}
 
 		length += got;

@@ -79,7 +79,8 @@ static bool refuse_value(const char *name, const char *expected, const char *val
 {
 	char shown[80];
 
-	return refuse(name, expected, value == NULL ? "nothing" : quoted(value, shown, sizeof shown));
+	return refuse(name, expected,
+			value == NULL ? "nothing" : quoted(value, shown, sizeof shown));
 }
 
 static bool sort_into_fields(struct raw_options *raw, const struct mosquitto_opt *given, int count)
@@ -88,7 +89,8 @@ static bool sort_into_fields(struct raw_options *raw, const struct mosquitto_opt
 		const struct known_option *known = NULL;
 
 		if (given[i].key == NULL) {
-			mosquitto_log_printf(MOSQ_LOG_ERR, "%s: an option without a name", BTA_LOG_PREFIX);
+			mosquitto_log_printf(MOSQ_LOG_ERR, "%s: an option without a name",
+					BTA_LOG_PREFIX);
 			return false;
 		}
 
@@ -231,12 +233,14 @@ static bool parse_plug_only(struct bta_options *options, const struct raw_option
 
 	if (raw->retry_count != NULL &&
 			!parse_int(raw->retry_count, 0, PLUG_MAX_RETRY_COUNT, &retry_count)) {
-		return refuse_value("http_retry_count", "a whole number from 0 to 10", raw->retry_count);
+		return refuse_value("http_retry_count", "a whole number from 0 to 10",
+				raw->retry_count);
 	}
 
 	if (raw->basic_auth_key != NULL) {
 		if (!is_visible(raw->basic_auth_key, MAX_KEY_BYTES)) {
-			return refuse("http_basic_auth_key", "1 to 1024 printable characters without spaces",
+			return refuse("http_basic_auth_key",
+					"1 to 1024 printable characters without spaces",
 					"something else (not shown: it is a secret)");
 		}
 
@@ -313,14 +317,14 @@ static bool parse_checked(struct bta_options *options, const struct raw_options 
 
 	bool disable_superuser = false;
 
-	if (!parse_flag("disable_superuser", raw->disable_superuser, &disable_superuser) ||
-			!parse_uri("http_getuser_uri", raw->getuser_uri, &options->getuser_uri) ||
-			!parse_uri("http_aclcheck_uri", raw->aclcheck_uri, &options->aclcheck_uri)) {
-		return false;
-	}
+	bool parsed_common =
+		parse_flag("disable_superuser", raw->disable_superuser, &disable_superuser) &&
+		parse_uri("http_getuser_uri", raw->getuser_uri, &options->getuser_uri) &&
+		parse_uri("http_aclcheck_uri", raw->aclcheck_uri, &options->aclcheck_uri) &&
+		(disable_superuser || parse_uri("http_superuser_uri", raw->superuser_uri,
+				&options->superuser_uri));
 
-	if (!disable_superuser &&
-			!parse_uri("http_superuser_uri", raw->superuser_uri, &options->superuser_uri)) {
+	if (!parsed_common) {
 		return false;
 	}
 

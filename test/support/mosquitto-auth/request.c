@@ -111,7 +111,9 @@ static void append_go_json_string(struct bta_buffer *out, const char *value)
 		} else if (*byte < 0x20 || *byte == '<' || *byte == '>' || *byte == '&') {
 			snprintf(escaped, sizeof escaped, "\\u%04x", *byte);
 		} else if (line_separator) {
-			snprintf(escaped, sizeof escaped, "\\u%04x", byte[2] == 0xa8 ? 0x2028 : 0x2029);
+			int separator = byte[2] == 0xa8 ? 0x2028 : 0x2029;
+
+			snprintf(escaped, sizeof escaped, "\\u%04x", separator);
 			byte += 2;
 		} else {
 			bta_buffer_append(out, byte, 1);
