@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '@beckon/auth-service';
+import { buildAuthPlugin } from '@beckon/test-support';
 import type { StormReport, StormRequest } from './clients/storm.js';
 import { benchAuthConfig, writeAuthConfig } from './lib/auth-config.js';
 import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
@@ -11,11 +12,13 @@ import { prepareSecrets, quietLogger, seedDirectory } from './lib/seed-directory
 import { formatMs, ratio, summarise, table } from './lib/stats.js';
 
 // Benchmark 2: 2,000 simulated agents (MQTT.js, one process) connect, subscribe to their
-// commands topic and publish their retained status through the embedded Aedes broker, asking
-// the auth-service every question as mosquitto-go-auth does (the plugin in Beckon's broker
-// image: kept-alive connections), as mosquitto-auth-plug does (a new connection per request),
-// and with allow-all hooks. There is no Mosquitto with an auth plugin on this machine, so
-// Aedes stands in.
+// commands topic and publish their retained status, through two brokers: the embedded Aedes
+// broker, which asks many questions at once, and Debian's Mosquitto with Beckon's test auth
+// plugin (test/support/mosquitto-auth/), which asks one at a time on the broker's only thread
+// and stalls every client meanwhile, as deployments do. Each asks the auth-service as
+// mosquitto-go-auth does (the plugin in Beckon's broker image: kept-alive connections), as
+// mosquitto-auth-plug does (a new connection per request), and not at all (the baseline:
+// allow-all hooks in Aedes, `allow_anonymous true` and no plugin in Mosquitto).
 
 export const NAME = 'connect-storm';
 
@@ -31,10 +34,20 @@ const QUICK_ROUNDS = 1;
 const PACED_PENDING = 100;
 const GOAL_RATIO = 1.3;
 
+type BrokerKind = 'aedes' | 'mosquitto';
 type Plugin = 'go-auth' | 'plug';
 type Mode = 'no auth' | `${Plugin}, cold credential cache` | `${Plugin}, warm credential cache`;
 type Pacing = 'paced' | 'all at once';
 
+const BROKERS: readonly BrokerKind[] = ['aedes', 'mosquitto'];
+const BROKER_LABELS: Readonly<Record<BrokerKind, string>> = {
+  aedes: 'Aedes',
+  mosquitto: 'Mosquitto',
+};
+const BROKER_SCRIPTS: Readonly<Record<BrokerKind, string>> = {
+  aedes: 'servers/embedded-broker.js',
+  mosquitto: 'servers/mosquitto-broker.js',
+};
 const PLUGINS: readonly Plugin[] = ['go-auth', 'plug'];
 const MODES: readonly Mode[] = [
   'no auth',
@@ -45,6 +58,7 @@ const MODES: readonly Mode[] = [
 ];
 
 interface Storm {
+  readonly broker: BrokerKind;
   readonly pacing: Pacing;
   readonly mode: Mode;
   readonly round: number;
@@ -62,11 +76,14 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-function summariseStorms(storms: readonly Storm[], pacing: Pacing) {
+function summariseStorms(storms: readonly Storm[], broker: BrokerKind, pacing: Pacing) {
   const medians = MODES.map((mode) => {
-    const ofMode = storms.filter((storm) => storm.mode === mode && storm.pacing === pacing);
+    const ofMode = storms.filter((storm) => {
+      return storm.broker === broker && storm.mode === mode && storm.pacing === pacing;
+    });
 
     return {
+      broker,
       pacing,
       mode,
       rounds: ofMode.length,
@@ -108,6 +125,7 @@ export async function run(options: BenchOptions): Promise<void> {
       username,
       password: seed.secrets.get(username) ?? '',
     }));
+    const pluginPath = await buildAuthPlugin(folder);
     const stormer = await forkServer('clients/storm.js');
     stops.unshift(() => stormer.stop());
 
@@ -116,14 +134,16 @@ export async function run(options: BenchOptions): Promise<void> {
     stops.unshift(async () => auth?.stop());
 
     const stormOnce = async (
+      kind: BrokerKind,
       pacing: Pacing,
       mode: Mode,
       round: number,
       args: string[],
     ): Promise<void> => {
-      const broker = await forkServer('servers/embedded-broker.js', {
+      // Mosquitto is not a Node.js process: there is nothing to profile.
+      const broker = await forkServer(BROKER_SCRIPTS[kind], {
         args,
-        profileAs: `embedded-broker-${args[0] ?? ''}`,
+        ...(kind === 'aedes' ? { profileAs: `embedded-broker-${args[0] ?? ''}` } : {}),
       });
 
       try {
@@ -135,6 +155,7 @@ export async function run(options: BenchOptions): Promise<void> {
         const report = await ask<StormReport>(stormer.child, request);
         const connects = summarise(Float64Array.from(report.connectMs), report.failures, 1);
         storms.push({
+          broker: kind,
           pacing,
           mode,
           round,
@@ -146,7 +167,7 @@ export async function run(options: BenchOptions): Promise<void> {
           refusals: report.refusals,
         });
         print(
-          `${pacing}, ${mode}, round ${round}: all subscribed in ` +
+          `${BROKER_LABELS[kind]}, ${pacing}, ${mode}, round ${round}: all subscribed in ` +
             `${report.allSubscribedMs.toFixed(0)} ms, ${report.refusals} refused connects, ` +
             `${report.failures} failures`,
         );
@@ -156,19 +177,21 @@ export async function run(options: BenchOptions): Promise<void> {
     };
 
     const roundOfStorms = async (pacing: Pacing, round: number): Promise<void> => {
-      await stormOnce(pacing, 'no auth', round, ['open']);
+      for (const kind of BROKERS) {
+        await stormOnce(kind, pacing, 'no auth', round, ['open']);
 
-      for (const plugin of PLUGINS) {
-        // A fresh auth-service: nothing verified yet, every CONNECT checks its secret's hash.
-        await auth?.stop();
-        auth = await forkServer('servers/auth-service.js', {
-          args: [configPath],
-          profileAs: 'auth-service-storm',
-        });
-        const args = [plugin, String(auth.port)];
-        await stormOnce(pacing, `${plugin}, cold credential cache`, round, args);
-        // The broker restarts, the auth-service keeps running: the storm after a broker restart.
-        await stormOnce(pacing, `${plugin}, warm credential cache`, round, args);
+        for (const plugin of PLUGINS) {
+          // A fresh auth-service: nothing verified yet, every CONNECT checks its secret's hash.
+          await auth?.stop();
+          auth = await forkServer('servers/auth-service.js', {
+            args: [configPath],
+            profileAs: 'auth-service-storm',
+          });
+          const args = [plugin, String(auth.port), ...(kind === 'mosquitto' ? [pluginPath] : [])];
+          await stormOnce(kind, pacing, `${plugin}, cold credential cache`, round, args);
+          // The broker restarts, the auth-service keeps running: the storm after a restart.
+          await stormOnce(kind, pacing, `${plugin}, warm credential cache`, round, args);
+        }
       }
     };
 
@@ -178,11 +201,12 @@ export async function run(options: BenchOptions): Promise<void> {
 
     await roundOfStorms('all at once', 1);
 
-    const medians = [
-      ...summariseStorms(storms, 'paced'),
-      ...summariseStorms(storms, 'all at once'),
-    ];
+    const medians = BROKERS.flatMap((kind) => [
+      ...summariseStorms(storms, kind, 'paced'),
+      ...summariseStorms(storms, kind, 'all at once'),
+    ]);
     const rows = medians.map((entry) => [
+      BROKER_LABELS[entry.broker],
       entry.pacing === 'paced' ? `${PACED_PENDING} pending at most` : 'all at once',
       entry.mode,
       String(entry.rounds),
@@ -198,8 +222,9 @@ export async function run(options: BenchOptions): Promise<void> {
     print(
       `\n## ${NAME}\n${table(
         [
-          'connects',
           'broker',
+          'connects',
+          'auth',
           'rounds',
           'all subscribed ms',
           'all status acked ms',
@@ -210,7 +235,8 @@ export async function run(options: BenchOptions): Promise<void> {
           'ratio',
         ],
         rows,
-      )}\n${agentCount} agents, medians over rounds; goal: ratio <= ${GOAL_RATIO}`,
+      )}\n${agentCount} agents, medians over rounds; ratio: to the same broker without auth; ` +
+        `goal: ratio <= ${GOAL_RATIO}`,
     );
 
     const path = await writeResult(NAME, options.quick, {

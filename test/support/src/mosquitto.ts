@@ -18,12 +18,19 @@ export interface MosquittoOptions {
   readonly persistence?: boolean;
   /** Defaults to anonymous access for transport tests. */
   readonly allowAnonymous?: boolean;
+  /**
+   * The broker's open-files limit (`ulimit -n`), for tests that hold more clients than the
+   * default 1,024 descriptors allow: each client is one (PERFORMANCE.md).
+   */
+  readonly openFiles?: number;
 }
 
 export interface RunningMosquitto {
   readonly port: number;
   readonly url: string;
   readonly dir: string;
+  /** The broker's process id while it runs. */
+  pid(): number | undefined;
   /** Everything the broker wrote to stderr so far (its log). */
   log(): string;
   /** Stops the broker as a crash would not: SIGTERM, so persistence is written. */
@@ -53,6 +60,12 @@ export function canConnect(port: number): Promise<boolean> {
  * `user root` so that it keeps access to its temp folder after start-up.
  */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<RunningMosquitto> {
+  const { openFiles } = options;
+
+  if (openFiles !== undefined && !(Number.isInteger(openFiles) && openFiles > 0)) {
+    throw new TypeError(`openFiles must be a whole number > 0, got ${String(openFiles)}`);
+  }
+
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'beckon-mosquitto-'));
   const configPath = join(dir, 'mosquitto.conf');
@@ -77,9 +90,22 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
   let output = '';
 
   async function start(): Promise<void> {
-    const spawned = spawn(MOSQUITTO_BIN, ['-c', configPath], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    // `exec` keeps one process: the shell's pid becomes the broker's, so stop() signals it.
+    const [command, args] =
+      openFiles === undefined
+        ? [MOSQUITTO_BIN, ['-c', configPath]]
+        : [
+            '/bin/sh',
+            [
+              '-c',
+              'ulimit -n "$1" && exec "$2" -c "$3"',
+              'sh',
+              String(openFiles),
+              MOSQUITTO_BIN,
+              configPath,
+            ],
+          ];
+    const spawned = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = spawned;
     spawned.stderr.setEncoding('utf8');
     spawned.stderr.on('data', (chunk: string) => {
@@ -129,6 +155,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Ru
     port,
     url: `mqtt://127.0.0.1:${port}`,
     dir,
+    pid: () => child?.pid,
     log: () => output,
     stop,
     start,

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { canConnect, startMosquitto } from '../src/index.js';
 
@@ -16,5 +17,17 @@ describe('startMosquitto', () => {
     }
 
     expect(await canConnect(broker.port)).toBe(false);
+  });
+
+  it("raises the broker's open-files limit when asked", async () => {
+    const broker = await startMosquitto({ openFiles: 4_096 });
+
+    try {
+      const limits = await readFile(`/proc/${String(broker.pid())}/limits`, 'utf8');
+
+      expect(limits).toMatch(/^Max open files\s+4096\s+4096\s/m);
+    } finally {
+      await broker.dispose();
+    }
   });
 });
