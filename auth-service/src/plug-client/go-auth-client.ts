@@ -7,7 +7,8 @@ import type { PlugAcc, PlugAnswer } from './plug-client.js';
 // fields in Go's sorted map order, one http.Client for the plugin's life, so connections are
 // kept alive and reused (Go keeps at most two idle ones per host), and an answer read from the
 // status and, in the json and text response modes, the body. The benchmarks and the deploy
-// tests use it to stand in for the plugin, which cannot run here.
+// tests use it to stand in for the real plugin, which cannot be fetched here (the test auth
+// plugin in test/support/mosquitto-auth/ asks the same way from inside Mosquitto).
 
 /** The `auth_opt_http_*` settings of the go-auth http backend, in its own terms. */
 export interface GoAuthClientOptions {
