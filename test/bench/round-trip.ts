@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect, type BeckonClient } from '@beckon/client';
 import { startMosquitto } from '@beckon/test-support';
 import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
-import { SPAWN_ACTION, startFleet, type Fleet } from './lib/fleet.js';
+import { SPAWN_ACTION, startFleet, type Fleet, type FleetApp } from './lib/fleet.js';
 import { timedPool } from './lib/pool.js';
 import { forkServer, type ForkedServer } from './lib/processes.js';
 import { RAW_PAYLOAD_BYTES, RawRequester } from './lib/raw-requester.js';
@@ -59,13 +59,13 @@ interface Case {
   readonly floor?: string;
 }
 
-async function connectClient(fleet: Fleet, url: string): Promise<BeckonClient> {
+async function connectClient(fleet: Fleet, url: string, app: FleetApp): Promise<BeckonClient> {
   return connect({
     url,
-    appId: fleet.app.appId,
-    secret: fleet.app.secret,
+    appId: app.appId,
+    secret: app.secret,
     authUrl: fleet.adminUrl,
-    privateKey: fleet.app.privateJwk,
+    privateKey: app.privateJwk,
     mqttVersion: '5',
   });
 }
@@ -112,7 +112,7 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     teardown.add(() => stopProcess(signedEcho.child));
 
-    const client = await connectClient(fleet, mosquitto.url);
+    const client = await connectClient(fleet, mosquitto.url, fleet.app);
     teardown.add(() => client.close());
 
     const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);
@@ -121,7 +121,13 @@ export async function run(options: BenchOptions): Promise<void> {
     const signedRaw = await RawRequester.connect(mosquitto.url, SIGNED_PREFIX, signing.privateKey);
     teardown.add(() => signedRaw.close());
 
+    // The message contract also accepts ES256; P-256 signs and verifies faster than Ed25519
+    // with OpenSSL on these machines, so its round trip is measured beside the default's.
+    const es256Client = await connectClient(fleet, mosquitto.url, fleet.es256App);
+    teardown.add(() => es256Client.close());
+
     const ping = (): Promise<unknown> => client.send(agent.agentId, 'ping', {});
+    const es256Ping = (): Promise<unknown> => es256Client.send(agent.agentId, 'ping', {});
     const spawn = (): Promise<unknown> => client.send(agent.agentId, SPAWN_ACTION, {});
     const echoOnce = (): Promise<unknown> => raw.request(0);
     const signedEchoOnce = (): Promise<unknown> => signedRaw.request(0);
@@ -130,6 +136,7 @@ export async function run(options: BenchOptions): Promise<void> {
     await timedPool(counts.warmup, 1, echoOnce);
     await timedPool(counts.warmup, 1, signedEchoOnce);
     await timedPool(counts.warmup, 1, spawn);
+    await timedPool(counts.warmup, 1, es256Ping);
 
     const cases: Case[] = [
       { name: 'raw echo', inFlight: 1, summary: await timedPool(counts.sequential, 1, echoOnce) },
@@ -145,6 +152,12 @@ export async function run(options: BenchOptions): Promise<void> {
         summary: await timedPool(counts.sequential, 1, ping),
         baseline: 'raw echo',
         floor: 'signed echo',
+      },
+      {
+        name: 'beckon ping, ES256',
+        inFlight: 1,
+        summary: await timedPool(counts.sequential, 1, es256Ping),
+        baseline: 'raw echo',
       },
       {
         name: 'raw echo',
@@ -163,6 +176,12 @@ export async function run(options: BenchOptions): Promise<void> {
         summary: await timedPool(counts.parallel, IN_FLIGHT, ping),
         baseline: 'raw echo',
         floor: 'signed echo',
+      },
+      {
+        name: 'beckon ping, ES256',
+        inFlight: IN_FLIGHT,
+        summary: await timedPool(counts.parallel, IN_FLIGHT, es256Ping),
+        baseline: 'raw echo',
       },
       {
         name: `beckon ${SPAWN_ACTION}`,

@@ -11,11 +11,13 @@ import { quietLogger } from './seed-directory.js';
 import { stopProcess } from './teardown.js';
 
 // The production setup for the agent-side benchmarks: a real auth-service (its own process,
-// SQLite), one app with a signing key and a grant on a group, and agents enrolled into that
-// group with one-time tokens, each with the config file an installer would write.
+// SQLite), two apps granted a group (one signing with Ed25519, the default, one with P-256:
+// the auth-service pins one key per app), and agents enrolled into that group with one-time
+// tokens, each with the config file an installer would write.
 
 export const FLEET_GROUP = 'fleet';
 export const BENCH_APP_ID = 'bench-app';
+export const BENCH_ES256_APP_ID = 'bench-app-es256';
 /** An action that spawns a process and does nothing, to show the cost of starting one. */
 export const SPAWN_ACTION = 'spawn-true';
 /** Enrolments in flight at once: each costs an scrypt hash and one store transaction. */
@@ -37,6 +39,8 @@ export interface Fleet {
   readonly service: ForkedServer;
   readonly adminUrl: string;
   readonly app: FleetApp;
+  /** The same grant, signing with ES256. */
+  readonly es256App: FleetApp;
   readonly agents: readonly FleetAgent[];
   readonly folder: string;
   close(): Promise<void>;
@@ -114,7 +118,22 @@ export function fleetAgentId(index: number): string {
   return `bench-agent-${String(index).padStart(4, '0')}`;
 }
 
-/** Starts the auth-service, registers the app and enrolls `options.agents` agents. */
+/** Registers an app granted the fleet's group, with a new signing key of `alg`. */
+async function registerApp(
+  adminUrl: string,
+  adminToken: string,
+  appId: string,
+  alg: 'EdDSA' | 'ES256',
+): Promise<FleetApp> {
+  const created = await call(`${adminUrl}/v1/apps`, adminToken, 'POST', { id: appId });
+  await call(`${adminUrl}/v1/grants`, adminToken, 'POST', { appId, groups: [FLEET_GROUP] });
+  const { privateKey } = await generateSigningKeyPair(alg);
+  const privateJwk = { ...(await exportJWK(privateKey)), alg };
+
+  return { appId, secret: String(created['secret']), privateJwk };
+}
+
+/** Starts the auth-service, registers the apps and enrolls `options.agents` agents. */
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const folder = await mkdtemp(join(tmpdir(), 'beckon-bench-fleet-'));
   const storeConfig = { kind: 'sqlite', path: join(folder, 'auth.db') } as const;
@@ -132,13 +151,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const ports = service.info['ports'] as { admin: number; public: number };
     const adminUrl = `http://127.0.0.1:${ports.admin}`;
     const publicUrl = `http://127.0.0.1:${ports.public}`;
-    const created = await call(`${adminUrl}/v1/apps`, adminToken, 'POST', { id: BENCH_APP_ID });
-    await call(`${adminUrl}/v1/grants`, adminToken, 'POST', {
-      appId: BENCH_APP_ID,
-      groups: [FLEET_GROUP],
-    });
-    const { privateKey } = await generateSigningKeyPair('EdDSA');
-    const privateJwk = { ...(await exportJWK(privateKey)), alg: 'EdDSA' };
+    const app = await registerApp(adminUrl, adminToken, BENCH_APP_ID, 'EdDSA');
+    const es256App = await registerApp(adminUrl, adminToken, BENCH_ES256_APP_ID, 'ES256');
     const enrollment = await call(`${adminUrl}/v1/enroll-tokens`, adminToken, 'POST', {
       uses: Math.max(1, options.agents),
       groups: [FLEET_GROUP],
@@ -159,7 +173,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     return {
       service,
       adminUrl,
-      app: { appId: BENCH_APP_ID, secret: String(created['secret']), privateJwk },
+      app,
+      es256App,
       agents,
       folder,
       close: async () => {
