@@ -4,6 +4,7 @@
  * and the store, admin API, public API and CLI half, with the DirectorySource between them.
  */
 export { DecisionEngine } from './decide/decision-engine.js';
+export { SERVICE_NODE_FLAGS } from './runtime-flags.js';
 export { DirectoryIndex } from './decide/directory-index.js';
 export {
   DECISION_REASONS,

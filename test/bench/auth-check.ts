@@ -9,7 +9,13 @@ import { createBenchStore, type StoreKind } from './lib/bench-stores.js';
 import { appSubscriptions, distinctChecks, toRequests, type AclCheck } from './lib/check-sets.js';
 import { encodeRequests, type LoadPlan, type LoadReport } from './lib/http-loadgen.js';
 import { PAUSES_REQUEST, type ServerPauses } from './lib/server-pauses.js';
-import { ask, forkServer, runLoadInChild, type ForkedServer } from './lib/processes.js';
+import {
+  ask,
+  forkAuthService,
+  forkServer,
+  runLoadInChild,
+  type ForkedServer,
+} from './lib/processes.js';
 import { assertMatchesCapture } from './lib/plug-request.js';
 import { readCpuMs } from './lib/proc-stats.js';
 import { print, writeResult } from './lib/results.js';
@@ -355,10 +361,10 @@ async function measureStore(
 
     for (const backend of ['http', 'jwt'] as const) {
       for (const path of ['warm', 'cold'] as const) {
-        const service = await forkServer('servers/auth-service.js', {
-          args: [configPath],
-          profileAs: `auth-service-${kind}-${backend}-${path}`,
-        });
+        const service = await forkAuthService(
+          configPath,
+          `auth-service-${kind}-${backend}-${path}`,
+        );
 
         try {
           const adminPort = (service.info['ports'] as { admin: number }).admin;

@@ -6,7 +6,7 @@ import { buildAuthPlugin } from '@beckon/test-support';
 import type { StormReport, StormRequest } from './clients/storm.js';
 import { benchAuthConfig, writeAuthConfig } from './lib/auth-config.js';
 import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
-import { ask, forkServer, type ForkedServer } from './lib/processes.js';
+import { ask, forkAuthService, forkServer, type ForkedServer } from './lib/processes.js';
 import { print, writeResult } from './lib/results.js';
 import { prepareSecrets, quietLogger, seedDirectory } from './lib/seed-directory.js';
 import { formatMs, ratio, summarise, table } from './lib/stats.js';
@@ -183,10 +183,7 @@ export async function run(options: BenchOptions): Promise<void> {
         for (const plugin of PLUGINS) {
           // A fresh auth-service: nothing verified yet, every CONNECT checks its secret's hash.
           await auth?.stop();
-          auth = await forkServer('servers/auth-service.js', {
-            args: [configPath],
-            profileAs: 'auth-service-storm',
-          });
+          auth = await forkAuthService(configPath, 'auth-service-storm');
           const args = [plugin, String(auth.port), ...(kind === 'mosquitto' ? [pluginPath] : [])];
           await stormOnce(kind, pacing, `${plugin}, cold credential cache`, round, args);
           // The broker restarts, the auth-service keeps running: the storm after a restart.

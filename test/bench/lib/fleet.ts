@@ -6,7 +6,7 @@ import { createAdminToken, openStore } from '@beckon/auth-service';
 import { generateSigningKeyPair } from '@beckon/shared';
 import { exportJWK } from 'jose';
 import { benchAuthConfig, writeAuthConfig } from './auth-config.js';
-import { forkServer, type ForkedServer } from './processes.js';
+import { forkAuthService, type ForkedServer } from './processes.js';
 import { quietLogger } from './seed-directory.js';
 import { stopProcess } from './teardown.js';
 
@@ -145,7 +145,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
   await writeAuthConfig(configPath, benchAuthConfig(storeConfig));
 
-  const service = await forkServer('servers/auth-service.js', { args: [configPath] });
+  const service = await forkAuthService(configPath);
 
   try {
     const ports = service.info['ports'] as { admin: number; public: number };

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { SERVICE_NODE_FLAGS } from '@beckon/auth-service';
 import { fileURLToPath } from 'node:url';
 import type { LoadPlan, LoadReport } from './http-loadgen.js';
 
@@ -6,6 +7,11 @@ import type { LoadPlan, LoadReport } from './http-loadgen.js';
 const START_TIMEOUT_MS = 120_000;
 /** Set to a folder to get a V8 CPU profile of every system-under-test process (--cpu-prof). */
 const CPU_PROF_ENV = 'BECKON_BENCH_CPU_PROF';
+/**
+ * Space-separated Node/V8 flags for the auth-service under test, after the ones it is deployed
+ * with (a later V8 flag wins, so `--heap-growing-percent=0` measures V8's default).
+ */
+const SERVICE_FLAGS_ENV = 'BECKON_BENCH_SERVICE_FLAGS';
 
 export interface ForkedServer {
   readonly port: number;
@@ -44,18 +50,26 @@ export function profileArgs(label: string): string[] {
       ];
 }
 
+function serviceFlags(): string[] {
+  return (process.env[SERVICE_FLAGS_ENV] ?? '').split(' ').filter((flag) => flag !== '');
+}
+
 export interface ForkOptions {
   readonly args?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
   /** Names the process's CPU profile; the process is profiled only when this is set. */
   readonly profileAs?: string;
+  readonly execArgv?: readonly string[];
 }
 
 /** Forks a script that reports `{ port, ... }` over IPC once it is ready. */
 export async function forkServer(script: string, options: ForkOptions = {}): Promise<ForkedServer> {
   const child = fork(benchScript(script), [...(options.args ?? [])], {
     env: options.env ?? process.env,
-    execArgv: options.profileAs === undefined ? [] : profileArgs(options.profileAs),
+    execArgv: [
+      ...(options.execArgv ?? []),
+      ...(options.profileAs === undefined ? [] : profileArgs(options.profileAs)),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -118,4 +132,13 @@ export async function runLoadInChild(plan: LoadPlan): Promise<LoadReport> {
   } finally {
     await exited(child);
   }
+}
+
+/** The auth-service from a config file, with the Node flags its image runs it with. */
+export function forkAuthService(configPath: string, profileAs?: string): Promise<ForkedServer> {
+  return forkServer('servers/auth-service.js', {
+    args: [configPath],
+    execArgv: [...SERVICE_NODE_FLAGS, ...serviceFlags()],
+    ...(profileAs === undefined ? {} : { profileAs }),
+  });
 }
