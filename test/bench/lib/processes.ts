@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { SERVICE_NODE_FLAGS } from '@beckon/auth-service';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_FLAGS } from '@beckon/auth-service';
 import type { LoadPlan, LoadReport } from './http-loadgen.js';
 
 /** Seeding a 10,000-agent directory into a new process can take a while on a busy machine. */

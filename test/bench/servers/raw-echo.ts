@@ -2,6 +2,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
+import { SIGNATURE_BYTES } from '../lib/raw-requester.js';
 
 // The baseline agent: plain MQTT.js clients that answer every request by publishing its payload
 // back, with nothing in between (no parsing, journal or runner). argv: broker URL, client count,
@@ -10,16 +11,13 @@ import { z } from 'zod';
 // the floor a signed command pays on the agent's side. Request topic `<prefix>/<n>/req`,
 // reply topic `<prefix>/<n>/res`.
 
+const Url = z.url();
+const Count = z.coerce.number().int().min(1).max(10_000);
+const Prefix = z.string().min(1);
 const Args = z.union([
-  z.tuple([z.url(), z.coerce.number().int().min(1).max(10_000), z.string().min(1)]),
-  z.tuple([
-    z.url(),
-    z.coerce.number().int().min(1).max(10_000),
-    z.string().min(1),
-    z.base64().min(1),
-  ]),
+  z.tuple([Url, Count, Prefix]),
+  z.tuple([Url, Count, Prefix, z.base64().min(1)]),
 ]);
-const SIGNATURE_BYTES = 64;
 const PROTOCOL_VERSION = 5;
 /** Clients connecting at once: the broker's listen backlog is 100 (PERFORMANCE.md). */
 const CONNECT_BATCH = 50;
