@@ -28,7 +28,7 @@ import {
   type DirectorySecrets,
   type GrantedAgents,
 } from './lib/seed-directory.js';
-import { formatMs, ratio, summarise, table, type LatencySummary } from './lib/stats.js';
+import { formatMs, median, ratio, summarise, table, type LatencySummary } from './lib/stats.js';
 
 // Benchmark 1: the plug's /acl request against the auth-service (realistic directory) versus a
 // bare node:http server answering 200, a new TCP connection per request, at saturation and at
@@ -100,12 +100,6 @@ interface Slice {
   readonly report: LoadReport;
   readonly serverCpuMs: number;
   readonly pauses: ServerPauses;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 // Slices pooled: latencies together, throughput as the median slice (a burst of other work on

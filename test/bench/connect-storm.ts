@@ -9,7 +9,7 @@ import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
 import { ask, forkAuthService, forkServer, type ForkedServer } from './lib/processes.js';
 import { print, writeResult } from './lib/results.js';
 import { prepareSecrets, quietLogger, seedDirectory } from './lib/seed-directory.js';
-import { formatMs, ratio, summarise, table } from './lib/stats.js';
+import { formatMs, median, ratio, summarise, table } from './lib/stats.js';
 
 // Benchmark 2: 2,000 simulated agents (MQTT.js, one process) connect, subscribe to their
 // commands topic and publish their retained status, through two brokers: the embedded Aedes
@@ -68,12 +68,6 @@ interface Storm {
   readonly p50ConnectMs: number;
   readonly failures: number;
   readonly refusals: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 function summariseStorms(storms: readonly Storm[], broker: BrokerKind, pacing: Pacing) {

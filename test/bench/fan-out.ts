@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from '@beckon/client';
@@ -6,10 +5,10 @@ import { startMosquitto } from '@beckon/test-support';
 import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
 import { startFleet } from './lib/fleet.js';
 import { forkServer, type ForkedServer } from './lib/processes.js';
-import { RawRequester } from './lib/raw-requester.js';
+import { echoSigningKeys, RawRequester } from './lib/raw-requester.js';
 import { print, writeResult } from './lib/results.js';
 import { stopProcess, Teardown } from './lib/teardown.js';
-import { ratio, table } from './lib/stats.js';
+import { median, ratio, table } from './lib/stats.js';
 
 // Benchmark 5: one `sendMany` of `ping` to 500 real agents (startAgent, in a few processes of
 // their own), every outcome gathered, versus a raw MQTT fan-out to 500 plain MQTT.js echo
@@ -43,12 +42,6 @@ interface Timed {
   readonly round: number;
   readonly ms: number;
   readonly succeeded: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 export async function run(options: BenchOptions): Promise<void> {
@@ -111,15 +104,14 @@ export async function run(options: BenchOptions): Promise<void> {
 
     // One signed echo process and one requester per agent host, so the verifications spread
     // over the cores as the agents' do.
-    const signing = generateKeyPairSync('ed25519');
-    const publicKey = signing.publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    const signing = echoSigningKeys();
     const signedSlices: { requester: RawRequester; count: number }[] = [];
 
     for (let start = 0; start < agentCount; start += AGENTS_PER_HOST) {
       const count = Math.min(AGENTS_PER_HOST, agentCount - start);
       const prefix = `${SIGNED_PREFIX}-${start}`;
       const signedEcho = await forkServer('servers/raw-echo.js', {
-        args: [mosquitto.url, String(count), prefix, publicKey],
+        args: [mosquitto.url, String(count), prefix, signing.publicKeyArg],
       });
       teardown.add(() => stopProcess(signedEcho.child));
       const requester = await RawRequester.connect(mosquitto.url, prefix, signing.privateKey);

@@ -11,7 +11,7 @@ import { benchScript, profileArgs } from './lib/processes.js';
 import { readCpuMs, readMemory, type MemoryReading } from './lib/proc-stats.js';
 import { print, writeResult } from './lib/results.js';
 import { stopProcess, Teardown } from './lib/teardown.js';
-import { ratio, table } from './lib/stats.js';
+import { median, ratio, table } from './lib/stats.js';
 
 // Benchmark 4: the built agent CLI as a real process (`node agent/dist/cli.js run --config`)
 // versus a bare Node.js process holding one MQTT.js connection: time from spawn to subscribed
@@ -85,12 +85,6 @@ interface Footprint {
   readonly medianStartMs: number;
   readonly memory: MemoryReading;
   readonly idleCpuMs: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 export async function run(options: BenchOptions): Promise<void> {

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, type BeckonClient } from '@beckon/client';
@@ -7,7 +6,7 @@ import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
 import { SPAWN_ACTION, startFleet, type Fleet, type FleetApp } from './lib/fleet.js';
 import { timedPool } from './lib/pool.js';
 import { forkServer, type ForkedServer } from './lib/processes.js';
-import { RAW_PAYLOAD_BYTES, RawRequester } from './lib/raw-requester.js';
+import { echoSigningKeys, RAW_PAYLOAD_BYTES, RawRequester } from './lib/raw-requester.js';
 import { print, writeResult } from './lib/results.js';
 import { stopProcess, Teardown } from './lib/teardown.js';
 import { formatMs, ratio, table, type LatencySummary } from './lib/stats.js';
@@ -105,10 +104,9 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     teardown.add(() => stopProcess(echo.child));
 
-    const signing = generateKeyPairSync('ed25519');
-    const publicDer = signing.publicKey.export({ format: 'der', type: 'spki' });
+    const signing = echoSigningKeys();
     const signedEcho = await forkServer('servers/raw-echo.js', {
-      args: [mosquitto.url, '1', SIGNED_PREFIX, publicDer.toString('base64')],
+      args: [mosquitto.url, '1', SIGNED_PREFIX, signing.publicKeyArg],
     });
     teardown.add(() => stopProcess(signedEcho.child));
 

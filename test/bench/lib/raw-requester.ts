@@ -1,4 +1,4 @@
-import { randomUUID, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 
@@ -12,6 +12,19 @@ const ID_LENGTH = 36;
 export const RAW_PAYLOAD_BYTES = 1_536;
 /** An Ed25519 signature; a signed request carries it in its last bytes, over the rest. */
 export const SIGNATURE_BYTES = 64;
+
+/** A signed echo's key pair: the requester's private key, and the public one as raw-echo's argv. */
+export function echoSigningKeys(): {
+  readonly privateKey: KeyObject;
+  readonly publicKeyArg: string;
+} {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+
+  return {
+    privateKey,
+    publicKeyArg: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+  };
+}
 
 export class RawRequester {
   readonly #client: MqttClient;

@@ -39,6 +39,13 @@ export function summarise(
   };
 }
 
+/** The middle value (the upper one of an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
 /** Ratio of the system under test to its baseline, rounded for tables. */
 export function ratio(value: number, baseline: number): number {
   return Math.round((value / baseline) * 100) / 100;
