@@ -58,6 +58,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'bench',
+          include: ['test/bench/test/**/*.test.ts'],
+          // The benchmarks' own parts (load generator, statistics, request builder, options),
+          // against real sockets in this process; a few seconds.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 60_000,
