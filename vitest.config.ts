@@ -60,8 +60,9 @@ export default defineConfig({
         test: {
           name: 'bench',
           include: ['test/bench/test/**/*.test.ts'],
-          // The benchmarks' own parts (load generator, statistics, request builder, options),
-          // against real sockets in this process; a few seconds.
+          // The benchmarks' own parts (load generator, statistics, request builder, options,
+          // perf breakdown) in a few seconds; the smoke test compiles the benchmarks and runs
+          // two in quick mode, about a minute, with its own hook timeout.
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
