@@ -1,9 +1,6 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { connect } from '@beckon/client';
 import { startMosquitto } from '@beckon/test-support';
 import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
-import { startFleet } from './lib/fleet.js';
+import { connectFleetClient, forkAgentHost, startFleet } from './lib/fleet.js';
 import { forkServer, type ForkedServer } from './lib/processes.js';
 import { echoSigningKeys, RawRequester } from './lib/raw-requester.js';
 import { print, writeResult } from './lib/results.js';
@@ -75,11 +72,8 @@ export async function run(options: BenchOptions): Promise<void> {
     const starting = performance.now();
 
     for (let start = 0; start < agentCount; start += AGENTS_PER_HOST) {
-      const listPath = join(fleet.folder, `agents-${start}.json`);
       const slice = fleet.agents.slice(start, start + AGENTS_PER_HOST);
-      await writeFile(listPath, JSON.stringify(slice.map((agent) => agent.configPath)));
-      const host = await forkServer('servers/agent-host.js', {
-        args: [listPath],
+      const host = await forkAgentHost(fleet, slice, `fan-out-${start}`, {
         profileAs: `agent-host-fan-out-${start}`,
       });
       hosts.push(host);
@@ -97,14 +91,7 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     teardown.add(() => stopProcess(echo.child));
 
-    const client = await connect({
-      url: mosquitto.url,
-      appId: fleet.app.appId,
-      secret: fleet.app.secret,
-      authUrl: fleet.adminUrl,
-      privateKey: fleet.app.privateJwk,
-      mqttVersion: '5',
-    });
+    const client = await connectFleetClient(fleet, mosquitto.url);
     teardown.add(() => client.close());
 
     const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);

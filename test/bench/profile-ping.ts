@@ -3,10 +3,9 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout } from 'node:timers/promises';
-import { connect } from '@beckon/client';
 import { startMosquitto } from '@beckon/test-support';
 import { parseBenchOptions } from './lib/bench-options.js';
-import { startFleet } from './lib/fleet.js';
+import { connectFleetClient, forkAgentHost, startFleet } from './lib/fleet.js';
 import {
   microsecondsPerMessage,
   newestMapEntries,
@@ -241,22 +240,10 @@ async function profilePair(request: PairRequest): Promise<Profiled> {
       throw new Error('the fleet has no agent');
     }
 
-    const listPath = join(fleet.folder, 'agents.json');
-    await writeFile(listPath, JSON.stringify([agent.configPath]));
-    const host = await forkServer('servers/agent-host.js', {
-      args: [listPath],
-      execArgv: PERF_NODE_FLAGS,
-    });
+    const host = await forkAgentHost(fleet, [agent], NAME, { execArgv: PERF_NODE_FLAGS });
     teardown.add(() => forgetPerfMap(host.pid));
     teardown.add(() => stopProcess(host.child));
-    const client = await connect({
-      url: mosquitto.url,
-      appId: fleet.app.appId,
-      secret: fleet.app.secret,
-      authUrl: fleet.adminUrl,
-      privateKey: fleet.app.privateJwk,
-      mqttVersion: '5',
-    });
+    const client = await connectFleetClient(fleet, mosquitto.url);
     teardown.add(() => client.close());
 
     return await profile(pair, host, file, () => client.send(agent.agentId, 'ping', {}), counts);

@@ -1,11 +1,8 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { connect, type BeckonClient } from '@beckon/client';
 import { startMosquitto } from '@beckon/test-support';
 import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
-import { SPAWN_ACTION, startFleet, type Fleet, type FleetApp } from './lib/fleet.js';
+import { connectFleetClient, forkAgentHost, SPAWN_ACTION, startFleet } from './lib/fleet.js';
 import { timedPool } from './lib/pool.js';
-import { forkServer, type ForkedServer } from './lib/processes.js';
+import { forkServer } from './lib/processes.js';
 import { echoSigningKeys, RAW_PAYLOAD_BYTES, RawRequester } from './lib/raw-requester.js';
 import { print, writeResult } from './lib/results.js';
 import { stopProcess, Teardown } from './lib/teardown.js';
@@ -69,17 +66,6 @@ interface Case {
   readonly floor?: string;
 }
 
-async function connectClient(fleet: Fleet, url: string, app: FleetApp): Promise<BeckonClient> {
-  return connect({
-    url,
-    appId: app.appId,
-    secret: app.secret,
-    authUrl: fleet.adminUrl,
-    privateKey: app.privateJwk,
-    mqttVersion: '5',
-  });
-}
-
 export async function run(options: BenchOptions): Promise<void> {
   const counts = options.quick ? QUICK_COUNTS : FULL_COUNTS;
   const mosquitto = await startMosquitto();
@@ -101,11 +87,7 @@ export async function run(options: BenchOptions): Promise<void> {
       throw new Error('the fleet has no agent');
     }
 
-    const listPath = join(fleet.folder, 'agents.json');
-    await writeFile(listPath, JSON.stringify([agent.configPath]));
-
-    const host: ForkedServer = await forkServer('servers/agent-host.js', {
-      args: [listPath],
+    const host = await forkAgentHost(fleet, [agent], 'round-trip', {
       profileAs: 'agent-host-round-trip',
     });
     teardown.add(() => stopProcess(host.child));
@@ -121,7 +103,7 @@ export async function run(options: BenchOptions): Promise<void> {
     });
     teardown.add(() => stopProcess(signedEcho.child));
 
-    const client = await connectClient(fleet, mosquitto.url, fleet.app);
+    const client = await connectFleetClient(fleet, mosquitto.url);
     teardown.add(() => client.close());
 
     const raw = await RawRequester.connect(mosquitto.url, RAW_PREFIX);
@@ -132,7 +114,7 @@ export async function run(options: BenchOptions): Promise<void> {
 
     // The message contract also accepts ES256; P-256 signs and verifies faster than Ed25519
     // with OpenSSL on these machines, so its round trip is measured beside the default's.
-    const es256Client = await connectClient(fleet, mosquitto.url, fleet.es256App);
+    const es256Client = await connectFleetClient(fleet, mosquitto.url, fleet.es256App);
     teardown.add(() => es256Client.close());
 
     const ping = (): Promise<unknown> => client.send(agent.agentId, 'ping', {});

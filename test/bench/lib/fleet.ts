@@ -2,11 +2,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enroll } from '@beckon/agent';
+import { connect, type BeckonClient } from '@beckon/client';
 import { createAdminToken, openStore } from '@beckon/auth-service';
 import { generateSigningKeyPair } from '@beckon/shared';
 import { exportJWK } from 'jose';
 import { benchAuthConfig, writeAuthConfig } from './auth-config.js';
-import { forkAuthService, type ForkedServer } from './processes.js';
+import { forkAuthService, forkServer, type ForkedServer, type ForkOptions } from './processes.js';
 import { quietLogger } from './seed-directory.js';
 import { stopProcess } from './teardown.js';
 
@@ -187,4 +188,36 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     await rm(folder, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A central client of one of the fleet's apps (the Ed25519 one unless told), over MQTT 5. */
+export function connectFleetClient(
+  fleet: Fleet,
+  brokerUrl: string,
+  app: FleetApp = fleet.app,
+): Promise<BeckonClient> {
+  return connect({
+    url: brokerUrl,
+    appId: app.appId,
+    secret: app.secret,
+    authUrl: fleet.adminUrl,
+    privateKey: app.privateJwk,
+    mqttVersion: '5',
+  });
+}
+
+/**
+ * Starts `agents` in an agent host process of their own (servers/agent-host.ts), which reports
+ * once every one of them holds its subscription. `label` names the host's list of config files.
+ */
+export async function forkAgentHost(
+  fleet: Fleet,
+  agents: readonly FleetAgent[],
+  label: string,
+  options: Pick<ForkOptions, 'profileAs' | 'execArgv'> = {},
+): Promise<ForkedServer> {
+  const listPath = join(fleet.folder, `agents-${label}.json`);
+  await writeFile(listPath, JSON.stringify(agents.map((agent) => agent.configPath)));
+
+  return forkServer('servers/agent-host.js', { ...options, args: [listPath] });
 }
