@@ -147,10 +147,10 @@ export class ReplayStore {
   /** Records a command as accepted, durably, before it runs. Throws StoreFullError. */
   async accept(record: CommandRecord): Promise<void> {
     this.#reserve(record.id);
-    this.#entries.set(record.id, { ...record, published: false });
+    this.#entries.set(record.id, withCommand({ published: false }, record));
 
     try {
-      await this.#append([{ t: 'accepted', ...record }], true);
+      await this.#append([withCommand({ t: 'accepted' as const }, record)], true);
     } catch (error) {
       // Not on disk means not accepted: the caller answers and nothing runs.
       this.#entries.delete(record.id);
@@ -166,13 +166,10 @@ export class ReplayStore {
    */
   acceptAnswered(record: CommandRecord, result: Result): Promise<void> {
     this.#reserve(record.id);
-    this.#entries.set(record.id, { ...record, result, published: false });
+    this.#entries.set(record.id, withCommand({ result, published: false }, record));
 
     return this.#append(
-      [
-        { t: 'accepted', ...record },
-        { t: 'result', id: record.id, result },
-      ],
+      [withCommand({ t: 'accepted' as const }, record), { t: 'result', id: record.id, result }],
       false,
     );
   }
@@ -418,6 +415,32 @@ function parseLine(line: string): JournalRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `target` with a command's fields copied onto it one by one. Spreading the record into a new
+ * literal missed V8's inline caches on ping's hot path (perf, 2026-12-04: about 7 us of the
+ * agent's CPU per command between the entry and the journal line). Absent fields stay absent.
+ */
+function withCommand<T extends object>(target: T, record: CommandRecord): T & CommandRecord {
+  const out = target as T & CommandRecord;
+
+  out.id = record.id;
+  out.hash = record.hash;
+  out.expiresAt = record.expiresAt;
+  out.receivedAt = record.receivedAt;
+  out.action = record.action;
+  out.issuer = record.issuer;
+
+  if (record.replyTo !== undefined) {
+    out.replyTo = record.replyTo;
+  }
+
+  if (record.correlationData !== undefined) {
+    out.correlationData = record.correlationData;
+  }
+
+  return out;
 }
 
 function snapshotLines(entry: StoredCommand): string[] {
