@@ -348,7 +348,8 @@ export async function run(quick: boolean): Promise<void> {
   }
 }
 
-// As a pair's requesting process: one request over IPC, one answer, then exit.
+// As a pair's requesting process: one request over IPC and one answer; the parent then
+// stops this process (inRequestingProcess).
 function serveOnePair(): void {
   process.once('message', (request: PairRequest) => {
     profilePair(request).then(

@@ -91,9 +91,9 @@ export class SampleCounter {
       return;
     }
 
-    // A sample's header is its thread id alone on an unindented line; its frames follow,
-    // indented, as an address and a symbol.
-    if (!/^\s/.test(line)) {
+    // A sample's header is its thread id, right-aligned in five columns (so a short id starts
+    // with spaces); its frames follow, each a tab-indented address and symbol.
+    if (!line.startsWith('\t')) {
       this.#flush();
       const tid = Number(line.trim().split(/\s+/)[0]);
       this.#tid = Number.isSafeInteger(tid) ? tid : undefined;

@@ -108,6 +108,21 @@ describe('SampleCounter', () => {
     expect(Object.fromEntries(counter.thread(WORKER))).toEqual({ 'garbage collection': 1 });
   });
 
+  it('reads a thread id that perf right-aligned with spaces as a header, not a frame', () => {
+    const counter = new SampleCounter();
+    const text = [sample(MAIN, VERIFY), sample(MAIN, SOCKET_WRITE)].join('\n');
+
+    // perf script prints a thread id in five columns: ' 4242 ' for this one.
+    for (const line of text.split('\n')) {
+      counter.add(line.startsWith(`${MAIN} `) ? ` ${line}` : line);
+    }
+
+    expect(Object.fromEntries(counter.thread(MAIN))).toEqual({
+      'signature maths (OpenSSL)': 1,
+      'socket write (writev)': 1,
+    });
+  });
+
   it('counts the last sample even without a blank line after it', () => {
     const counter = new SampleCounter();
 
