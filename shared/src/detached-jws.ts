@@ -47,7 +47,10 @@ function base64url(text: string): string {
 }
 
 function signingInput(encodedHeader: string, payload: Uint8Array): Buffer {
-  return Buffer.from(`${encodedHeader}.${Buffer.from(payload).toString('base64url')}`, 'ascii');
+  // A view, not a copy: this runs for every command signed and verified.
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+
+  return Buffer.from(`${encodedHeader}.${bytes.toString('base64url')}`, 'ascii');
 }
 
 /** Signs `payload` and returns `header..signature` (the payload travels separately). */

@@ -122,19 +122,34 @@ export function canonicalJson(value: unknown): string {
     return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
   }
 
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return canonicalObject(value as Record<string, unknown>, undefined);
+}
 
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+// Every signed and verified message passes through here, so it builds the text in one loop
+// rather than through entries, filter and map (about half the time per command). The default
+// sort compares UTF-16 code units, the same order as `<` on strings. `omit` leaves out one key
+// without copying the object: a rest spread that drops a key takes V8's slow path.
+function canonicalObject(value: Record<string, unknown>, omit: string | undefined): string {
+  const keys = Object.keys(value).sort();
+  let text = '{';
+
+  for (const key of keys) {
+    const item = value[key];
+
+    if (item === undefined || key === omit) {
+      continue;
+    }
+
+    text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+
+  return `${text}}`;
 }
 
 type Signable = Command | Cancel;
 
-function signingBytes(message: Unsigned<Signable>): Uint8Array {
-  const { auth: _auth, ...rest } = message as Signable;
-
-  return new TextEncoder().encode(canonicalJson(rest));
+function signingBytes(message: Unsigned<Signable>): Buffer {
+  return Buffer.from(canonicalObject(message, 'auth'), 'utf8');
 }
 
 export interface MessageSigner {
@@ -223,8 +238,11 @@ const verifiedCredentials = new ExpiringCache<VerifiedCredential>(MAX_VERIFIED_C
 // App keys imported for claims that did not come from the cache (a caller's own claims).
 const importedKeys = new WeakMap<CredentialClaims, { jwk: PublicJwk; key: PublicKeyObject }>();
 
+// Runs for every message, so plain JSON.stringify (a sixth of canonical JSON's cost here):
+// distinct roots still serialise differently, and the same root written in another key order
+// only misses the cache and is verified once more.
 function trustRootFingerprint(trustRoot: TrustRoot): string {
-  return canonicalJson({ issuer: trustRoot.issuer, keys: trustRoot.keys });
+  return JSON.stringify({ issuer: trustRoot.issuer, keys: trustRoot.keys });
 }
 
 function importPublicKey(jwk: PublicJwk): PublicKeyObject {

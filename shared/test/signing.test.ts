@@ -100,6 +100,22 @@ describe('signed commands', () => {
     });
   });
 
+  it('signs an argument named auth: only the top-level envelope is left out', async () => {
+    const credential = await credentialFor([{ agents: ['web-01'] }]);
+    const signed = await signMessage<Command>(unsignedCommand({ args: { auth: 'token' } }), {
+      privateKey: app.privateKey,
+      alg: app.alg,
+      credential,
+    });
+    const tampered = { ...signed, args: { auth: 'other' } };
+
+    expect(await verifyMessage(signed, check())).toMatchObject({ ok: true });
+    expect(await verifyMessage(tampered, check())).toMatchObject({
+      ok: false,
+      code: 'bad_signature',
+    });
+  });
+
   it('refuses a signature made by a key other than the certified one', async () => {
     const other = await generateSigningKeyPair('EdDSA');
     const credential = await credentialFor([{ agents: ['web-01'] }]);
