@@ -4,8 +4,11 @@ import { verifyAgainstDecoy, verifyHash } from '../secrets/verify-hash.js';
 import type { TrustKeyRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { signerOf, trustRootOf } from '../trust/trust-keys.js';
+import { Interner } from './interner.js';
 import type {
+  AclAccess,
   AclRule,
+  AclSubject,
   AppGrant,
   DirectorySnapshot,
   DirectorySource,
@@ -171,28 +174,33 @@ async function load(store: Store, issuer: string): Promise<Loaded> {
     const trustKeys = await reader.listTrustKeys();
     const hashes = await reader.listSecretHashes();
 
+    const shared = new Interner();
     const snapshot: DirectorySnapshot = Object.freeze({
       revision,
       principals: new Map(
-        principals.map((record): [string, Principal] => [
-          record.id,
-          Object.freeze({
-            id: record.id,
-            kind: record.kind,
-            enabled: record.enabled,
-            superuser: record.superuser,
-            groups: Object.freeze([...record.groups]),
-          }),
-        ]),
+        principals.map((record): [string, Principal] => {
+          const id = shared.string(record.id);
+
+          return [
+            id,
+            Object.freeze({
+              id,
+              kind: record.kind,
+              enabled: record.enabled,
+              superuser: record.superuser,
+              groups: shared.list(record.groups),
+            }),
+          ];
+        }),
       ),
       grants: Object.freeze(
         grants.map((grant): AppGrant =>
           Object.freeze({
             id: grant.id,
-            appId: grant.appId,
-            agents: Object.freeze([...grant.agents]),
-            groups: Object.freeze([...grant.groups]),
-            ...(grant.actions === undefined ? {} : { actions: Object.freeze([...grant.actions]) }),
+            appId: shared.string(grant.appId),
+            agents: shared.list(grant.agents),
+            groups: shared.list(grant.groups),
+            ...(grant.actions === undefined ? {} : { actions: shared.list(grant.actions) }),
           }),
         ),
       ),
@@ -200,9 +208,9 @@ async function load(store: Store, issuer: string): Promise<Loaded> {
         rules.map((rule): AclRule =>
           Object.freeze({
             id: rule.id,
-            subject: Object.freeze({ ...rule.subject }),
-            pattern: rule.pattern,
-            access: Object.freeze([...rule.access]),
+            subject: Object.freeze(internSubject(rule.subject, shared)),
+            pattern: shared.string(rule.pattern),
+            access: shared.list(rule.access) as readonly AclAccess[],
             effect: rule.effect,
           }),
         ),
@@ -215,6 +223,21 @@ async function load(store: Store, issuer: string): Promise<Loaded> {
       issuer,
     });
 
-    return { snapshot, hashes, trustKeys };
+    return {
+      snapshot,
+      hashes: new Map([...hashes].map(([id, hash]) => [shared.string(id), hash])),
+      trustKeys,
+    };
   });
+}
+
+function internSubject(subject: AclSubject, shared: Interner): AclSubject {
+  switch (subject.kind) {
+    case 'principal':
+      return { kind: 'principal', id: shared.string(subject.id) };
+    case 'group':
+      return { kind: 'group', name: shared.string(subject.name) };
+    case 'all':
+      return { kind: 'all' };
+  }
 }
