@@ -7,15 +7,9 @@ import { benchAuthConfig, writeAuthConfig } from './lib/auth-config.js';
 import { parseBenchOptions, type BenchOptions } from './lib/bench-options.js';
 import { createBenchStore, type StoreKind } from './lib/bench-stores.js';
 import { appSubscriptions, distinctChecks, toRequests, type AclCheck } from './lib/check-sets.js';
-import { encodeRequests, type LoadPlan, type LoadReport } from './lib/http-loadgen.js';
+import { encodeRequests, runLoad, type LoadPlan, type LoadReport } from './lib/http-loadgen.js';
 import { PAUSES_REQUEST, type ServerPauses } from './lib/server-pauses.js';
-import {
-  ask,
-  forkAuthService,
-  forkServer,
-  runLoadInChild,
-  type ForkedServer,
-} from './lib/processes.js';
+import { ask, forkAuthService, forkServer, type ForkedServer } from './lib/processes.js';
 import { assertMatchesCapture } from './lib/plug-request.js';
 import { readCpuMs } from './lib/proc-stats.js';
 import { print, writeResult } from './lib/results.js';
@@ -177,7 +171,7 @@ async function slice(
   // Asked before the load to start the count afresh (the warm-up's pauses count too: it is
   // part of the slice's time on the server).
   await ask(server.child, { type: PAUSES_REQUEST });
-  const report = await runLoadInChild(plan);
+  const report = await runLoad(plan);
   const pauses = await ask<ServerPauses>(server.child, { type: PAUSES_REQUEST });
 
   return { report, serverCpuMs: (await readCpuMs(server.pid)) - cpuBefore, pauses };

@@ -1,16 +1,22 @@
-import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { setImmediate as yieldToIo } from 'node:timers/promises';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-// Runs in its own process (forked by the benchmark) so the load generator never competes with
-// the server under test for one event loop. Like mosquitto-auth-plug, it opens a new TCP
-// connection for every request and reads only the status code.
+// The auth check's load generator. The work is done by a small C program
+// (test/bench/loadgen/http-loadgen.c: why C is at its top), compiled on first use and run as
+// a process of its own, so it never competes with the server under test for one event loop.
+// Like mosquitto-auth-plug, it opens a new TCP connection for every request and reads only
+// the status code.
 
 export const LoadPlan = z
   .strictObject({
-    host: z.string(),
+    /** Numeric IPv4: the generator does no name lookups. */
+    host: z.ipv4(),
     port: z.number().int().positive(),
     /** Raw HTTP requests (base64), sent round-robin. */
     requests: z.array(z.string()).min(1).optional(),
@@ -45,13 +51,24 @@ export interface LoadReport {
   readonly distinct: number;
 }
 
-/** The most requests an open-loop run lets pile up before it counts new ones as errors. */
-const MAX_OUTSTANDING = 512;
 const LENGTH_BYTES = 4;
-const STATUS_START = 'HTTP/1.1 '.length;
-const STATUS_END = STATUS_START + 3;
+/** Compiling one small file takes well under a second; this is for a loaded CI machine. */
+const COMPILE_TIMEOUT_MS = 60_000;
+const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror'];
+/** The run's duration plus the generator's own drain limit (10 s) and start-up, with room. */
+const RUN_GRACE_MS = 30_000;
+const SOURCE_NAME = 'http-loadgen.c';
 
-/** Writes requests as the length-prefixed file `requestsFile` reads. */
+/** What the C generator prints; checked, so a change on one side cannot go unnoticed. */
+const GeneratorOutput = z.strictObject({
+  latencies: z.array(z.number().nonnegative()),
+  meanSendLagMs: z.number().nonnegative(),
+  statuses: z.record(z.string().regex(/^\d{1,3}$/), z.number().int().positive()),
+  errors: z.number().int().nonnegative(),
+  sent: z.number().int().nonnegative(),
+  distinct: z.number().int().positive(),
+});
+
 export function encodeRequests(requests: readonly Buffer[]): Buffer {
   const parts: Buffer[] = [];
 
@@ -64,159 +81,149 @@ export function encodeRequests(requests: readonly Buffer[]): Buffer {
   return Buffer.concat(parts);
 }
 
-function decodeRequests(file: Buffer): Buffer[] {
-  const requests: Buffer[] = [];
-  let offset = 0;
+// The source sits in test/bench/loadgen/; this module runs from test/bench/lib/ (tests) or
+// test/bench/dist/lib/ (benchmarks).
+function sourcePath(): string {
+  const candidates = ['../loadgen/', '../../loadgen/'].map((folder) =>
+    fileURLToPath(new URL(`${folder}${SOURCE_NAME}`, import.meta.url)),
+  );
+  const found = candidates.find((path) => existsSync(path));
 
-  while (offset + LENGTH_BYTES <= file.length) {
-    const length = file.readUInt32BE(offset);
-    requests.push(file.subarray(offset + LENGTH_BYTES, offset + LENGTH_BYTES + length));
-    offset += LENGTH_BYTES + length;
+  if (found === undefined) {
+    throw new Error(`cannot find ${SOURCE_NAME}; looked at ${candidates.join(', ')}`);
   }
 
-  return requests;
+  return found;
 }
 
-function loadRequests(plan: LoadPlan): Buffer[] {
-  return plan.requestsFile === undefined
-    ? (plan.requests ?? []).map((request) => Buffer.from(request, 'base64'))
-    : decodeRequests(readFileSync(plan.requestsFile));
-}
-
-function sendOne(plan: LoadPlan, request: Buffer): Promise<number> {
+function compile(source: string, output: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: plan.host, port: plan.port, noDelay: true });
-    let head = '';
+    execFile(
+      'cc',
+      [...CFLAGS, '-o', output, source],
+      { timeout: COMPILE_TIMEOUT_MS },
+      (error, _stdout, stderr) => {
+        if (error === null) {
+          resolve();
+        } else if (error.code === 'ENOENT') {
+          reject(new Error('cannot build the load generator: no C compiler `cc` (install gcc)'));
+        } else {
+          reject(new Error(`cannot build the load generator: cc failed:\n${stderr}`));
+        }
+      },
+    );
+  });
+}
 
-    socket.setEncoding('latin1');
-    socket.once('connect', () => socket.end(request));
-    socket.on('data', (chunk: string) => {
-      head += chunk;
+// One binary per version of the source, shared by every process on the machine: built under
+// a temporary name and renamed into place, so a concurrent build never runs a partial file.
+async function buildGenerator(): Promise<string> {
+  const source = sourcePath();
+  const digest = createHash('sha256')
+    .update(await readFile(source))
+    .digest('hex')
+    .slice(0, 16);
+  const binary = join(tmpdir(), `beckon-http-loadgen-${digest}`);
 
-      if (head.includes('\r\n')) {
-        socket.destroy();
-        resolve(Number(head.slice(STATUS_START, STATUS_END)));
+  if (existsSync(binary)) {
+    return binary;
+  }
+
+  await mkdir(tmpdir(), { recursive: true });
+  const partial = `${binary}.${process.pid}.partial`;
+  await compile(source, partial);
+  await rename(partial, binary);
+
+  return binary;
+}
+
+let generator: Promise<string> | undefined;
+
+function generatorBinary(): Promise<string> {
+  generator ??= buildGenerator().catch((error: unknown) => {
+    generator = undefined;
+    throw error;
+  });
+
+  return generator;
+}
+
+function runGenerator(
+  binary: string,
+  args: readonly string[],
+  timeoutMs: number,
+  onStart: ((pid: number) => void) | undefined,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+
+    if (child.pid !== undefined) {
+      onStart?.(child.pid);
+    }
+
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) {
+        resolve(Buffer.concat(stdout).toString('utf8'));
+      } else {
+        const reason = Buffer.concat(stderr).toString('utf8').trim();
+        reject(
+          new Error(
+            `the load generator failed (${signal ?? `exit ${String(code)}`})` +
+              (reason === '' ? '' : `: ${reason}`),
+          ),
+        );
       }
     });
-    socket.once('error', reject);
-    socket.once('close', () => reject(new Error('closed before a status line')));
   });
 }
 
-// Sleeps until `due` without ever waking early: timers for the long waits, then yields to I/O
-// for the last millisecond (a timer cannot wait less than 1 ms).
-async function waitUntil(due: number): Promise<void> {
-  let wait = due - performance.now();
-
-  while (wait > 0) {
-    if (wait > 2) {
-      await new Promise((resolve) => setTimeout(resolve, wait - 1));
-    } else {
-      await yieldToIo();
-    }
-    wait = due - performance.now();
-  }
+export interface RunLoadOptions {
+  /** Called with the generator's process id once it runs (tests pause it with SIGSTOP). */
+  readonly onStart?: (pid: number) => void;
 }
 
-export async function runLoad(plan: LoadPlan): Promise<LoadReport> {
-  const requests = loadRequests(plan);
+/** Runs one plan in the generator's own process and returns what it measured. */
+export async function runLoad(plan: LoadPlan, options: RunLoadOptions = {}): Promise<LoadReport> {
+  const checked = LoadPlan.parse(plan);
+  const binary = await generatorBinary();
+  let folder: string | undefined;
+  let requestsFile = checked.requestsFile;
 
-  if (requests.length === 0) {
-    throw new Error(`no requests in ${plan.requestsFile ?? 'the plan'}`);
-  }
-
-  const latencies: number[] = [];
-  const statuses: Record<string, number> = {};
-  let errors = 0;
-  let sent = 0;
-  let lagSum = 0;
-  let lagCount = 0;
-  const start = performance.now();
-  const measureFrom = start + plan.warmupMs;
-  const end = measureFrom + plan.durationMs;
-
-  async function once(intended: number): Promise<void> {
-    const request = requests[sent % requests.length] ?? Buffer.alloc(0);
-    sent += 1;
-
-    try {
-      const status = await sendOne(plan, request);
-      const done = performance.now();
-
-      if (intended >= measureFrom) {
-        latencies.push(done - intended);
-        statuses[status] = (statuses[status] ?? 0) + 1;
-      }
-    } catch {
-      if (intended >= measureFrom) {
-        errors += 1;
-      }
-    }
-  }
-
-  if (plan.mode === 'closed') {
-    await Promise.all(
-      Array.from({ length: plan.concurrency }, async () => {
-        while (performance.now() < end) {
-          await once(performance.now());
-        }
-      }),
-    );
-  } else {
-    const interval = 1_000 / (plan.rate ?? 1);
-    const inFlight = new Set<Promise<void>>();
-    let next = start;
-
-    while (next < end) {
-      await waitUntil(next);
-
-      // Everything that fell due while we slept goes out now; latency still counts from the
-      // instant each was due, so a server that stalls cannot hide its queue.
-      const now = performance.now();
-
-      while (next <= now && next < end) {
-        if (next >= measureFrom) {
-          lagSum += now - next;
-          lagCount += 1;
-        }
-
-        if (inFlight.size >= MAX_OUTSTANDING) {
-          errors += next >= measureFrom ? 1 : 0;
-        } else {
-          const pending = once(next).finally(() => inFlight.delete(pending));
-          inFlight.add(pending);
-        }
-        next += interval;
-      }
+  try {
+    if (requestsFile === undefined) {
+      folder = await mkdtemp(join(tmpdir(), 'beckon-loadgen-'));
+      requestsFile = join(folder, 'requests.bin');
+      const requests = (checked.requests ?? []).map((request) => Buffer.from(request, 'base64'));
+      await writeFile(requestsFile, encodeRequests(requests));
     }
 
-    await Promise.all(inFlight);
-  }
-
-  return {
-    latencies,
-    meanSendLagMs: lagCount === 0 ? 0 : lagSum / lagCount,
-    statuses,
-    errors,
-    seconds: plan.durationMs / 1_000,
-    sent,
-    distinct: requests.length,
-  };
-}
-
-// As a forked child: one plan in over IPC, one report out.
-if (process.send !== undefined && process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.once('message', (message: unknown) => {
-    const plan = LoadPlan.parse(message);
-
-    runLoad(plan).then(
-      (report) => {
-        process.send?.(report, () => process.exit(0));
-      },
-      (error: unknown) => {
-        process.stderr.write(`load generator failed: ${String(error)}\n`);
-        process.exit(1);
-      },
+    const output = await runGenerator(
+      binary,
+      [
+        checked.host,
+        String(checked.port),
+        requestsFile,
+        checked.mode,
+        String(checked.concurrency),
+        String(checked.rate ?? 0),
+        String(checked.durationMs),
+        String(checked.warmupMs),
+      ],
+      checked.warmupMs + checked.durationMs + RUN_GRACE_MS,
+      options.onStart,
     );
-  });
+    const report = GeneratorOutput.parse(JSON.parse(output));
+
+    return { ...report, seconds: checked.durationMs / 1_000 };
+  } finally {
+    if (folder !== undefined) {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
 }

@@ -1,7 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SERVICE_NODE_FLAGS } from '@beckon/auth-service';
-import type { LoadPlan, LoadReport } from './http-loadgen.js';
 
 /** Seeding a 10,000-agent directory into a new process can take a while on a busy machine. */
 const START_TIMEOUT_MS = 120_000;
@@ -118,20 +117,6 @@ export function ask<T>(child: ChildProcess, request: unknown): Promise<T> {
     child.once('exit', onExit);
     child.send(request as object);
   });
-}
-
-/** Runs one load plan in a separate load-generator process and returns its report. */
-export async function runLoadInChild(plan: LoadPlan): Promise<LoadReport> {
-  const child = fork(benchScript('lib/http-loadgen.js'), [], {
-    execArgv: [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-
-  try {
-    return await ask<LoadReport>(child, plan);
-  } finally {
-    await exited(child);
-  }
 }
 
 /** The auth-service from a config file, with the Node flags its image runs it with. */

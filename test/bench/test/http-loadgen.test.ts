@@ -5,9 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequests, LoadPlan, runLoad } from '../lib/http-loadgen.js';
 import { StatusServer, type Answer } from './helpers/status-server.js';
 
-// The load generator against real servers in this process, on 127.0.0.1. Runs last a few
-// hundred milliseconds; assertions are on what was sent and counted, and on timing only where
-// a loaded machine can make the figure larger but never smaller.
+// The load generator (the compiled C program, in a process of its own) against real servers in
+// this process, on 127.0.0.1. Runs last a few hundred milliseconds; assertions are on what was
+// sent and counted, and on timing only where a loaded machine can make the figure larger but
+// never smaller.
 
 const ALLOWED = Buffer.from('POST /acl HTTP/1.1\r\nContent-Length: 7\r\n\r\nallowed');
 const DENIED = Buffer.from('POST /acl HTTP/1.1\r\nContent-Length: 6\r\n\r\ndenied');
@@ -39,11 +40,6 @@ function target(server: StatusServer) {
     port: server.port,
     requests: [ALLOWED, DENIED].map((request) => request.toString('base64')),
   };
-}
-
-/** Blocks this process's event loop, server and load generator alike, like a long GC pause. */
-function stallEventLoop(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Due times in a window of `ms` at RATE; the float sum of intervals may land one either side. */
@@ -149,6 +145,44 @@ describe('runLoad, closed loop', () => {
     expect(report.latencies).toEqual([]);
     expect(report.statuses).toEqual({});
   });
+  it('counts a refused connection as an error', async () => {
+    const server = await serve(() => 200);
+    const closedPort = target(server);
+    await server.close();
+    servers.splice(servers.indexOf(server), 1);
+
+    const report = await runLoad({
+      ...closedPort,
+      mode: 'closed',
+      concurrency: 1,
+      durationMs: 100,
+      warmupMs: 0,
+    });
+
+    expect(report.sent).toBeGreaterThan(0);
+    expect(report.errors).toBe(report.sent);
+    expect(report.latencies).toEqual([]);
+  });
+
+  it("fails with the generator's reason when the requests file is malformed", async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'beckon-loadgen-test-'));
+    folders.push(folder);
+    const requestsFile = join(folder, 'requests.bin');
+    // A length that promises more bytes than follow.
+    await writeFile(requestsFile, Buffer.from([0, 0, 0, 9, 1, 2]));
+
+    await expect(
+      runLoad({
+        host: '127.0.0.1',
+        port: 9,
+        requestsFile,
+        mode: 'closed',
+        concurrency: 1,
+        durationMs: 100,
+        warmupMs: 0,
+      }),
+    ).rejects.toThrow(/exit 2.*requests file holds a request of a bad length/);
+  });
 });
 
 describe('runLoad, open loop', () => {
@@ -204,35 +238,43 @@ describe('runLoad, open loop', () => {
     expect(report.errors).toBe(0);
   });
 
-  it('counts a request due during a stall from when it was due, not from when it went out', async () => {
-    const started = performance.now();
-    let stalled = false;
-    // One request arriving mid-run blocks the whole process, the generator included, so the
-    // requests that fall due meanwhile can only go out when it ends.
-    const server = await serve((_request, at) => {
-      if (!stalled && at >= started + 300) {
-        stalled = true;
-        stallEventLoop(STALL_MS);
-      }
+  it('counts a request due while the generator was stalled from when it was due', async () => {
+    // The generator is stopped mid-run (as a descheduled process would be), so the requests
+    // that fall due meanwhile can only go out when it resumes.
+    const stallAtMs = 300;
+    let resumed!: () => void;
+    const stallOver = new Promise<void>((resolve) => (resumed = resolve));
+    const server = await serve(() => 200);
 
-      return 200;
-    });
+    const report = await runLoad(
+      {
+        ...target(server),
+        mode: 'open',
+        rate: RATE,
+        concurrency: 1,
+        durationMs: 700,
+        warmupMs: 100,
+      },
+      {
+        onStart: (pid) => {
+          setTimeout(() => {
+            process.kill(pid, 'SIGSTOP');
+            setTimeout(() => {
+              process.kill(pid, 'SIGCONT');
+              resumed();
+            }, STALL_MS);
+          }, stallAtMs);
+        },
+      },
+    );
 
-    const report = await runLoad({
-      ...target(server),
-      mode: 'open',
-      rate: RATE,
-      concurrency: 1,
-      durationMs: 700,
-      warmupMs: 100,
-    });
-
-    expect(stalled).toBe(true);
+    await stallOver;
     // About 40 requests fell due in the stall; the first 20 of them waited 100 ms or more.
     expect(report.latencies.filter((ms) => ms >= 100).length).toBeGreaterThanOrEqual(15);
     expect(Math.max(...report.latencies)).toBeGreaterThanOrEqual(STALL_MS - INTERVAL_MS);
     // ... and the generator says it was late: about 4 s of lag over about 120 requests.
     expect(report.meanSendLagMs).toBeGreaterThan(10);
+    expectScheduled(report.sent, 800);
   });
 
   it('does not count what was due during the warm-up', async () => {
@@ -330,6 +372,10 @@ describe('LoadPlan', () => {
     expect(problems({ ...closed, mode: 'open', rate: 100, [key]: value })).toEqual([
       expect.stringMatching(new RegExp(`^${key}: Too small`)),
     ]);
+  });
+
+  it('rejects a host that is not a numeric IPv4 address, naming it', () => {
+    expect(problems({ ...closed, host: 'localhost' })).toEqual([expect.stringMatching(/^host: /)]);
   });
 
   it('rejects a fractional concurrency, naming it', () => {
