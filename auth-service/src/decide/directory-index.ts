@@ -102,9 +102,10 @@ export class DirectoryIndex {
   // it; every other rule is prepared once for everybody it applies to (a whole-level `%u` gets
   // the username at match time). With 10,000 agents under 50 broker-wide `%u` rules, expanding
   // those per agent cost each agent's first check about 160 µs and kept 50 copies per agent.
+  // Empty sets are left out: nothing to prepare or keep for them, nothing to ask on each check.
   #prepare(principal: Principal): PrincipalRules {
     const own = new RuleSet();
-    const sets = [own];
+    const shared: RuleSet[] = [];
     const addOwn = (rule: AclRule): void => {
       own.add(rule, this.#ruleOrder.get(rule) ?? 0, principal);
     };
@@ -114,20 +115,22 @@ export class DirectoryIndex {
     }
 
     this.#sharedForAll ??= this.#shared(this.#rulesOfAll);
-    sets.push(this.#sharedForAll.set);
+    shared.push(this.#sharedForAll.set);
     this.#sharedForAll.perPrincipal.forEach(addOwn);
 
     for (const group of new Set(principal.groups)) {
-      let shared = this.#sharedForGroup.get(group);
+      let forGroup = this.#sharedForGroup.get(group);
 
-      if (shared === undefined) {
-        shared = this.#shared(this.#rulesOfGroup.get(group) ?? []);
-        this.#sharedForGroup.set(group, shared);
+      if (forGroup === undefined) {
+        forGroup = this.#shared(this.#rulesOfGroup.get(group) ?? []);
+        this.#sharedForGroup.set(group, forGroup);
       }
 
-      sets.push(shared.set);
-      shared.perPrincipal.forEach(addOwn);
+      shared.push(forGroup.set);
+      forGroup.perPrincipal.forEach(addOwn);
     }
+
+    const sets = [own, ...shared].filter((set) => !set.isEmpty);
 
     return new PrincipalRules(principal.id, sets);
   }

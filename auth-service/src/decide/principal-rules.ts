@@ -112,16 +112,25 @@ function withUsername(rule: PreparedRule, username: string): readonly string[] |
   return levels;
 }
 
-type Tables = Readonly<Record<AclAccess, RuleTable>>;
+// Tables are made on first use: once every principal has been checked, the index holds a
+// rule set per principal with rules of its own, and most hold one or two rules, so six empty
+// tables (a map and two arrays each) per set were most of what the major collections marked.
+type Tables = Record<AclAccess, RuleTable | undefined>;
 
 function tables(): Tables {
-  return { read: new RuleTable(), write: new RuleTable(), subscribe: new RuleTable() };
+  return { read: undefined, write: undefined, subscribe: undefined };
 }
 
 /** Rules prepared for matching, kept by effect and access. */
 export class RuleSet {
   readonly #allow = tables();
   readonly #deny = tables();
+  #size = 0;
+
+  /** True when no rule was added: a principal's rule list leaves such a set out. */
+  get isEmpty(): boolean {
+    return this.#size === 0;
+  }
 
   /**
    * Adds a rule as it applies to `principal` (`%u` filled in). A pattern that is no usable
@@ -163,7 +172,9 @@ export class RuleSet {
     const byAccess = rule.effect === 'allow' ? this.#allow : this.#deny;
 
     for (const access of new Set(rule.access)) {
-      byAccess[access].add(prepared);
+      const table = (byAccess[access] ??= new RuleTable());
+      table.add(prepared);
+      this.#size += 1;
     }
   }
 
@@ -176,7 +187,7 @@ export class RuleSet {
   ): PreparedRule | undefined {
     const byAccess = effect === 'allow' ? this.#allow : this.#deny;
 
-    return byAccess[access].first(topicLevels, hits, username);
+    return byAccess[access]?.first(topicLevels, hits, username);
   }
 }
 
