@@ -3,10 +3,12 @@ import {
   argsSchemaFor,
   ArgSpecs,
   canonicalJson,
+  isPrincipalId,
   ISSUE_CODES,
   parseInbound,
   parseMessage,
   parseTopic,
+  PrincipalId,
   safeParse,
   TopicError,
   type ArgSpec,
@@ -208,6 +210,44 @@ const argSpec: fc.Arbitrary<ArgSpec> = fc.oneof(
     { requiredKeys: ['type'] },
   ),
 );
+
+describe('principal ids under arbitrary input', () => {
+  it(
+    'are accepted by isPrincipalId exactly when the PrincipalId schema accepts them',
+    () => {
+      const idLike = fc.oneof(
+        fc.string({ maxLength: 140 }),
+        fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,140}$/),
+        fc
+          .tuple(
+            fc.stringMatching(/^[A-Za-z0-9._@-]{0,20}$/),
+            fc.constantFrom(...HOSTILE_CHARACTERS),
+          )
+          .map(([id, hostile]) => `${id}${hostile}`),
+        fc.anything(),
+      );
+
+      fc.assert(
+        fc.property(idLike, (value) => {
+          expect(isPrincipalId(value)).toBe(PrincipalId.safeParse(value).success);
+        }),
+        options,
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it('agree at the length bounds', () => {
+    for (const length of [0, 1, 127, 128, 129]) {
+      const id = 'a'.repeat(length);
+
+      expect(isPrincipalId(id)).toBe(PrincipalId.safeParse(id).success);
+    }
+
+    expect(isPrincipalId('a'.repeat(128))).toBe(true);
+    expect(isPrincipalId('a'.repeat(129))).toBe(false);
+  });
+});
 
 describe('argument validation under arbitrary input', () => {
   it(
