@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CredentialCache } from '../src/broker/credential-cache.js';
 import { DecisionCache } from '../src/broker/decision-cache.js';
+import { FirstSight } from '../src/broker/first-sight.js';
 import { FailureBuckets } from '../src/broker/login-throttle.js';
 import { TokenVerifier } from '../src/broker/token-verifier.js';
 import { allow, deny } from '../src/decide/decision.js';
@@ -51,10 +52,16 @@ describe('the verified-credential cache', () => {
 });
 
 describe('the decision cache', () => {
+  // Each answer is offered twice: the cache keeps an answer only when its check comes again.
+  function offerTwice(cache: DecisionCache, ...entry: Parameters<DecisionCache['offer']>): void {
+    cache.offer(...entry);
+    cache.offer(...entry);
+  }
+
   it('keeps answers apart by username, topic and access', () => {
     const cache = new DecisionCache(10);
-    cache.set('a', 't', 'read', allow('rule-allow'));
-    cache.set('a', 't', 'write', deny('no-permission'));
+    offerTwice(cache, 'a', 't', 'read', allow('rule-allow'));
+    offerTwice(cache, 'a', 't', 'write', deny('no-permission'));
 
     expect(cache.get('a', 't', 'read')?.allowed).toBe(true);
     expect(cache.get('a', 't', 'write')?.allowed).toBe(false);
@@ -62,15 +69,98 @@ describe('the decision cache', () => {
     expect(cache.get('b', 't', 'read')).toBeUndefined();
   });
 
+  it('keeps no answer the first time its check is offered', () => {
+    const cache = new DecisionCache(10);
+    cache.offer('a', 't', 'read', allow('rule-allow'));
+    cache.offer('a', 't', 'write', allow('rule-allow'));
+    cache.offer('b', 't', 'read', allow('rule-allow'));
+
+    expect(cache.size).toBe(0);
+    expect(cache.get('a', 't', 'read')).toBeUndefined();
+
+    cache.offer('a', 't', 'read', allow('rule-allow'));
+    expect(cache.size).toBe(1);
+    expect(cache.get('a', 't', 'read')?.allowed).toBe(true);
+  });
+
+  it('keeps nothing of a stream of checks that never repeat', () => {
+    const cache = new DecisionCache(100_000);
+
+    for (let index = 0; index < 50_000; index += 1) {
+      cache.offer(
+        `agent-${index % 500}`,
+        `beckon/v1/agents/x/${index}`,
+        'write',
+        deny('no-permission'),
+      );
+    }
+
+    // A false "seen before" keeps a stray answer now and then; far fewer than one in fifty.
+    expect(cache.size).toBeLessThan(1_000);
+  });
+
   it('starts over when full instead of growing', () => {
     const cache = new DecisionCache(3);
 
     for (const topic of ['t1', 't2', 't3', 't4']) {
-      cache.set('a', topic, 'read', allow('rule-allow'));
+      offerTwice(cache, 'a', topic, 'read', allow('rule-allow'));
     }
 
     expect(cache.size).toBe(1);
     expect(cache.get('a', 't4', 'read')).toBeDefined();
+  });
+});
+
+describe('first sight', () => {
+  it('says false for a new key and true when it comes again', () => {
+    const sight = new FirstSight();
+
+    expect(sight.seenBefore('app-a', 'beckon/v1/agents/a/commands', 1)).toBe(false);
+    expect(sight.seenBefore('app-a', 'beckon/v1/agents/a/commands', 1)).toBe(true);
+    expect(sight.seenBefore('app-a', 'beckon/v1/agents/a/commands', 2)).toBe(false);
+    expect(sight.seenBefore('app-b', 'beckon/v1/agents/a/commands', 1)).toBe(false);
+  });
+
+  it('tells the parts of a key apart', () => {
+    const sight = new FirstSight();
+    sight.seenBefore('ab', 'c', 0);
+
+    expect(sight.seenBefore('a', 'bc', 0)).toBe(false);
+  });
+
+  it('passes new keys for seen ones rarely, even as it fills', () => {
+    const bits = 1 << 16;
+    const sight = new FirstSight(bits);
+    let falseSightings = 0;
+    // Up to the moment it starts over (one sixteenth of its bits), then past it.
+    const keys = bits / 16 + 2_000;
+
+    for (let index = 0; index < keys; index += 1) {
+      if (sight.seenBefore(`agent-${index}`, `beckon/v1/agents/agent-${index}/results`, 1)) {
+        falseSightings += 1;
+      }
+    }
+
+    expect(falseSightings / keys).toBeLessThan(0.02);
+  });
+
+  it('forgets everything once full, and remembers again after', () => {
+    const bits = 1 << 10;
+    const sight = new FirstSight(bits);
+    sight.seenBefore('first', 't', 0);
+
+    // Enough other keys to reach its limit of bits / 16 marks and start over.
+    for (let index = 0; index < bits / 16; index += 1) {
+      sight.seenBefore(`k${index}`, 't', 0);
+    }
+
+    expect(sight.seenBefore('first', 't', 0)).toBe(false);
+    expect(sight.seenBefore('first', 't', 0)).toBe(true);
+  });
+
+  it('refuses a table that is not a power of two', () => {
+    expect(() => new FirstSight(1_000)).toThrow(/power of two/);
+    expect(() => new FirstSight(16)).toThrow(/at least 32/);
   });
 });
 

@@ -358,7 +358,7 @@ class BrokerCheckService implements BrokerChecks {
 
     this.#metrics.cache.decision.miss.inc();
     const decision = this.#engine.checkAcl(username, topic, access);
-    this.#decisions.set(username, topic, access, decision);
+    this.#decisions.offer(username, topic, access, decision);
 
     return decision;
   }
