@@ -265,6 +265,10 @@ describe('the lean broker listener', () => {
     ['a space before a colon', allowedAcl().replace('Accept:', 'Accept :'), 400],
     ['a header line without a colon', allowedAcl().replace('Accept: */*', 'Accept'), 400],
     ['a bare CR inside a value', allowedAcl().replace('*/*', '*\r/*'), 400],
+    ['a control byte inside a value', allowedAcl().replace('*/*', '*\u0001/*'), 400],
+    ['a DEL inside a value', allowedAcl().replace('*/*', '*\u007f/*'), 400],
+    // Without the NUL this head would be a 411 (a POST without Content-Length).
+    ['a NUL ending the last header', 'POST /acl HTTP/1.1\r\nHost: x\u0000\r\n\r\n', 400],
     ['two Content-Length headers', allowedAcl(['Content-Length: 1']), 400],
     ['two Content-Length headers alike', allowedAcl([`Content-Length: ${ACL_BODY_BYTES}`]), 400],
     [

@@ -1,4 +1,4 @@
-import { isUnreserved } from '../http/unreserved.js';
+import { isUnreserved, isUnreservedText } from '../http/unreserved.js';
 import { BadRequest } from './bad-request.js';
 
 // A strict parser for `application/x-www-form-urlencoded` bodies as the auth plugins write them.
@@ -235,19 +235,9 @@ function scratchFor(bytes: number): Buffer {
 export function decodePercent(value: string, what: string): string {
   // A JWT is unreserved characters only: nothing to decode, so it is used as it came, without
   // copying its ~700 bytes into a buffer and back on every jwt-backend request.
-  if (isPlainText(value)) {
+  if (isUnreservedText(value)) {
     return value;
   }
 
   return decodeValue(Buffer.from(value, 'latin1'), 0, value.length, false, what);
-}
-
-function isPlainText(value: string): boolean {
-  for (let index = 0; index < value.length; index += 1) {
-    if (!isUnreserved(value.charCodeAt(index))) {
-      return false;
-    }
-  }
-
-  return true;
 }

@@ -18,8 +18,6 @@ export interface RequestFields {
 
 const HTAB = 0x09;
 const SPACE = 0x20;
-const DELETE = 0x7f;
-const LATIN1_END = 0xff;
 const CONTENT_LENGTH = /^\d{1,10}$/;
 const CONTINUE = '100-continue';
 
@@ -41,17 +39,18 @@ function isWhitespace(code: number): boolean {
   return code === SPACE || code === HTAB;
 }
 
-// field-vchar, SP and HTAB; obs-text is kept as latin1, as node:http does.
+// field-vchar, SP and HTAB; obs-text is kept as latin1, as node:http does. Sticky, so it runs
+// over a range of the head in place. A regular expression because V8 runs a character class
+// natively: a charCodeAt loop took about 1 µs per 700-byte bearer token, on every jwt request.
+const VALUE_TEXT = /[\t\x20-\x7e\x80-\xff]*/y;
+
 function isValueText(text: string, from: number, to: number): boolean {
-  for (let index = from; index < to; index += 1) {
-    const code = text.charCodeAt(index);
+  VALUE_TEXT.lastIndex = from;
+  // Always matches (perhaps nothing); it stops at the first byte outside the class, which for
+  // a well-formed line is the CR that ends it, past `to`.
+  VALUE_TEXT.test(text);
 
-    if ((code < SPACE && code !== HTAB) || code === DELETE || code > LATIN1_END) {
-      return false;
-    }
-  }
-
-  return true;
+  return VALUE_TEXT.lastIndex >= to;
 }
 
 /**
