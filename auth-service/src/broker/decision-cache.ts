@@ -16,21 +16,16 @@ const SLOT: Readonly<Record<CheckAccess, number>> = {
  * An answer is kept only when its check comes a second time. Keeping every first answer made
  * a stream of checks that never repeat (a fleet's first minutes under a new snapshot, a client
  * trying topic after topic) cost up to a fifth of the service's throughput (the auth-check
- * benchmark's cold checks, which never repeat: 0.81 of the bare server's rate, 1.02 now):
- * each entry outlived several young collections before the cache started over, so it was
- * copied, promoted and then marked with the whole directory.
+ * benchmark's cold checks, which never repeat: 0.81-0.91 of the bare server's rate before,
+ * 0.85-1.05 over three runs after): each entry outlived several young collections before
+ * the cache started over, so it was copied, promoted and then marked with the whole directory.
  */
 export class DecisionCache {
   readonly #byUser = new Map<string, Map<string, (Decision | undefined)[]>>();
-  readonly #firstSight: FirstSight;
+  readonly #firstSight = new FirstSight();
   #size = 0;
 
-  constructor(
-    readonly maxEntries: number,
-    firstSight: FirstSight = new FirstSight(),
-  ) {
-    this.#firstSight = firstSight;
-  }
+  constructor(readonly maxEntries: number) {}
 
   get size(): number {
     return this.#size;
